@@ -1,0 +1,1 @@
+"""plait's adapters for Google Cloud services (storage; messaging comes later)."""

@@ -1,0 +1,1 @@
+"""Stand-ins for Google Cloud services, for the local stack and tests."""

@@ -1,0 +1,432 @@
+"""Google Cloud Storage: the one module through which plait reads and writes ``gs://`` paths.
+
+Built on ``google-cloud-storage`` (imported lazily, at first use, so importing the resource
+library stays cheap). Every operation:
+
+- retries transient errors (429, 5xx, connection errors) with the library's exponential
+  backoff; uploads are retried too, since plait's uploads are deterministic overwrites;
+- streams: uploads go in ``UPLOAD_CHUNK_SIZE`` pieces and downloads are written chunk by chunk,
+  so no file is ever read whole into memory;
+- translates errors into ``plait.exceptions`` with messages that say what to change.
+
+With ``STORAGE_EMULATOR_HOST`` set (tests, the local stack) the client talks to that emulator
+with anonymous credentials. Otherwise it uses Application Default Credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from plait.cloud.storage import path as storage_path
+from plait.exceptions import (
+    CloudCredentialsNotFound,
+    CloudObjectNotFound,
+    CloudStorageError,
+    InvalidExpirationException,
+)
+
+#: Uploads are sent in pieces of this size (a multiple of 256 KiB, as GCS requires).
+UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024
+
+#: Signed URLs last this long unless asked otherwise, and never longer (the V4 maximum).
+DEFAULT_SIGNED_URL_EXPIRATION = dt.timedelta(days=7)
+MAXIMUM_SIGNED_URL_EXPIRATION = dt.timedelta(days=7)
+
+#: Seconds to wait for a response to any single request.
+REQUEST_TIMEOUT = 60
+
+_thread_local = threading.local()
+
+
+@dataclass
+class ObjectMetadata:
+    """What plait needs to know about a cloud object, from one GET or one listing entry."""
+
+    cloud_path: str
+    size: int
+    generation: int | None
+    updated: dt.datetime | None
+    content_type: str | None
+    crc32c: str | None
+    #: Custom metadata, with ``plait__*`` values JSON-decoded.
+    custom_metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_blob(cls, blob: Any) -> ObjectMetadata:
+        return cls(
+            cloud_path=storage_path.generate_gs_path(blob.bucket.name, blob.name),
+            size=blob.size or 0,
+            generation=blob.generation,
+            updated=blob.updated,
+            content_type=blob.content_type,
+            crc32c=blob.crc32c,
+            custom_metadata=decode_custom_metadata(blob.metadata or {}),
+        )
+
+
+def encode_custom_metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """JSON-encode custom metadata values (GCS stores strings only)."""
+    return {key: json.dumps(value, sort_keys=True, separators=(",", ":")) for key, value in metadata.items()}
+
+
+def decode_custom_metadata(metadata: dict[str, str]) -> dict[str, Any]:
+    """Decode JSON-encoded custom metadata values; values that are not JSON are kept as strings."""
+    decoded = {}
+    for key, value in metadata.items():
+        try:
+            decoded[key] = json.loads(value)
+        except (TypeError, ValueError):
+            decoded[key] = value
+    return decoded
+
+
+def emulator_host() -> str | None:
+    """The storage emulator's base URL if ``STORAGE_EMULATOR_HOST`` is set, else None."""
+    host = os.environ.get("STORAGE_EMULATOR_HOST")
+    if not host:
+        return None
+    return host if host.startswith("http") else f"http://{host}"
+
+
+class GoogleCloudStorageClient:
+    """A client for Google Cloud Storage.
+
+    :param credentials: google-auth credentials to use; found automatically if None
+    :param project_name: the Google Cloud project to bill; found automatically if None
+    """
+
+    def __init__(self, credentials: Any = None, project_name: str | None = None) -> None:
+        self._credentials = credentials
+        self._project_name = project_name
+
+    # -- the underlying google-cloud-storage client (one per thread: it is not thread-safe) --
+
+    @property
+    def client(self) -> Any:
+        key = (id(self._credentials), self._project_name, emulator_host())
+        clients = getattr(_thread_local, "clients", None)
+        if clients is None:
+            clients = _thread_local.clients = {}
+        if key not in clients:
+            clients[key] = self._make_client()
+        return clients[key]
+
+    def _make_client(self) -> Any:
+        from google.cloud import storage
+
+        if emulator_host():
+            from google.auth.credentials import AnonymousCredentials
+
+            project = self._project_name or os.environ.get("GOOGLE_CLOUD_PROJECT") or "plait-local"
+            return storage.Client(project=project, credentials=self._credentials or AnonymousCredentials())
+
+        credentials, project = self._credentials, self._project_name
+        if credentials is None:
+            import google.auth
+            from google.auth.exceptions import DefaultCredentialsError
+
+            try:
+                credentials, default_project = google.auth.default()
+            except DefaultCredentialsError as error:
+                raise CloudCredentialsNotFound(
+                    "No Google Cloud credentials were found. Set GOOGLE_APPLICATION_CREDENTIALS to the "
+                    "path of a service-account key file, run `gcloud auth application-default login`, "
+                    "or set STORAGE_EMULATOR_HOST to use a storage emulator."
+                ) from error
+            project = project or default_project
+        return storage.Client(project=project, credentials=credentials)
+
+    def _blob(self, cloud_path: str) -> Any:
+        bucket_name, name = storage_path.split_bucket_name_from_cloud_path(cloud_path)
+        if not name:
+            from plait.exceptions import InvalidPathException
+
+            raise InvalidPathException(f"{cloud_path!r} names a bucket, not an object: add the object's path.")
+        return self.client.bucket(bucket_name).blob(name)
+
+    # -- writing --
+
+    def upload_file(
+        self,
+        local_path: str,
+        cloud_path: str,
+        metadata: dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ObjectMetadata:
+        """Upload a local file, streamed in chunks, setting its custom metadata in the same request.
+
+        :param progress: called with the number of bytes sent since the last call
+        """
+        blob = self._blob(cloud_path)
+        blob.chunk_size = UPLOAD_CHUNK_SIZE
+        if metadata:
+            blob.metadata = encode_custom_metadata(metadata)
+
+        with open(local_path, "rb") as file:
+            stream = _ProgressReader(file, progress) if progress else file
+            self._call(
+                cloud_path,
+                blob.upload_from_file,
+                stream,
+                size=os.fstat(file.fileno()).st_size,
+                retry=self._retry,
+                timeout=REQUEST_TIMEOUT,
+            )
+        return ObjectMetadata.from_blob(blob)
+
+    def upload_from_string(
+        self,
+        data: str | bytes,
+        cloud_path: str,
+        metadata: dict[str, Any] | None = None,
+        content_type: str | None = None,
+    ) -> ObjectMetadata:
+        """Upload a small in-memory payload (metadata documents, manifests)."""
+        blob = self._blob(cloud_path)
+        if metadata:
+            blob.metadata = encode_custom_metadata(metadata)
+        if content_type is None and isinstance(data, str):
+            content_type = "application/json" if cloud_path.endswith((".json", "/.plait")) else "text/plain"
+        self._call(
+            cloud_path,
+            blob.upload_from_string,
+            data,
+            content_type=content_type or "application/octet-stream",
+            retry=self._retry,
+            timeout=REQUEST_TIMEOUT,
+        )
+        return ObjectMetadata.from_blob(blob)
+
+    def overwrite_custom_metadata(self, cloud_path: str, metadata: dict[str, Any]) -> None:
+        """Replace the object's ``plait__*`` custom metadata with ``metadata`` (values JSON-encoded)."""
+        blob = self._blob(cloud_path)
+        self._call(cloud_path, blob.reload, retry=self._retry, timeout=REQUEST_TIMEOUT)
+        # Keep any custom metadata that is not ours; replace ours whole.
+        existing = {k: v for k, v in (blob.metadata or {}).items() if not k.startswith("plait__")}
+        blob.metadata = {**existing, **encode_custom_metadata(metadata)}
+        self._call(cloud_path, blob.patch, retry=self._retry, timeout=REQUEST_TIMEOUT)
+
+    def delete(self, cloud_path: str) -> None:
+        blob = self._blob(cloud_path)
+        self._call(cloud_path, blob.delete, retry=self._retry, timeout=REQUEST_TIMEOUT)
+
+    # -- reading --
+
+    def get_metadata(self, cloud_path: str) -> ObjectMetadata | None:
+        """The object's metadata, or None if it does not exist."""
+        blob = self._blob(cloud_path)
+        try:
+            found = self._call(cloud_path, blob.bucket.get_blob, blob.name, retry=self._retry, timeout=REQUEST_TIMEOUT)
+        except CloudObjectNotFound:
+            return None
+        return ObjectMetadata.from_blob(found) if found is not None else None
+
+    def exists(self, cloud_path: str) -> bool:
+        return self.get_metadata(cloud_path) is not None
+
+    def download_to_file(
+        self, cloud_path: str, local_path: str, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Download an object to a local file, streamed; the file appears whole or not at all."""
+        directory = os.path.dirname(os.path.abspath(local_path))
+        os.makedirs(directory, exist_ok=True)
+        temporary_path = f"{local_path}.plait-download-{os.getpid()}-{threading.get_ident()}"
+        try:
+            with open(temporary_path, "wb") as file:
+                self.download_to_stream(cloud_path, _ProgressWriter(file, progress) if progress else file)
+            os.replace(temporary_path, local_path)
+        finally:
+            if os.path.exists(temporary_path):
+                os.remove(temporary_path)
+
+    def download_to_stream(self, cloud_path: str, stream: Any) -> None:
+        """Write an object's bytes into any object with a ``write`` method, chunk by chunk."""
+        blob = self._blob(cloud_path)
+        self._call(cloud_path, blob.download_to_file, stream, retry=self._retry, timeout=REQUEST_TIMEOUT)
+
+    def download_as_string(self, cloud_path: str) -> str:
+        """Download a small text object (metadata documents, manifests)."""
+        blob = self._blob(cloud_path)
+        data = self._call(cloud_path, blob.download_as_bytes, retry=self._retry, timeout=REQUEST_TIMEOUT)
+        return data.decode("utf-8")
+
+    def list_objects(self, cloud_path: str, recursive: bool = False) -> Iterator[ObjectMetadata]:
+        """The objects under a "directory" (its direct children, or all descendants if recursive)."""
+        bucket_name, prefix = storage_path.split_bucket_name_from_cloud_path(cloud_path)
+        prefix = f"{prefix}/" if prefix else ""
+        blobs = self._call(
+            cloud_path,
+            self.client.list_blobs,
+            bucket_name,
+            prefix=prefix,
+            delimiter=None if recursive else "/",
+            retry=self._retry,
+            timeout=REQUEST_TIMEOUT,
+        )
+        for blob in self._iterate(cloud_path, blobs):
+            relative_name = blob.name[len(prefix) :]
+            # Some emulators ignore the delimiter; apply it here as well.
+            if not relative_name or (not recursive and "/" in relative_name):
+                continue
+            yield ObjectMetadata.from_blob(blob)
+
+    # -- signed URLs --
+
+    def generate_signed_url(
+        self,
+        cloud_path: str,
+        expiration: dt.timedelta | dt.datetime = DEFAULT_SIGNED_URL_EXPIRATION,
+        method: str = "GET",
+    ) -> str:
+        """Generate a V4 signed URL for an object.
+
+        Signing credentials, in order: the service-account key file named by
+        ``GOOGLE_APPLICATION_CREDENTIALS``; credentials that can sign by themselves; otherwise
+        (on Cloud Functions, where there is no private key) the IAM signBlob API, acting as the
+        runtime service account.
+
+        :raise plait.exceptions.InvalidExpirationException: if the expiry is not in the next 7 days
+        :raise plait.exceptions.CloudCredentialsNotFound: if there is nothing to sign with
+        """
+        expiration = validate_expiration(expiration)
+        blob = self._blob(cloud_path)
+        kwargs: dict[str, Any] = {"version": "v4", "expiration": expiration, "method": method}
+        if emulator_host():
+            kwargs["api_access_endpoint"] = emulator_host()
+        kwargs.update(_signing_arguments())
+        return self._call(cloud_path, blob.generate_signed_url, **kwargs)
+
+    # -- internals --
+
+    @property
+    def _retry(self) -> Any:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        return DEFAULT_RETRY
+
+    def _call(self, cloud_path: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Call the storage library, translating its errors into plait's."""
+        from google.api_core import exceptions as api_exceptions
+
+        try:
+            return function(*args, **kwargs)
+        except api_exceptions.NotFound as error:
+            raise CloudObjectNotFound(f"{cloud_path} does not exist: {error.message}") from error
+        except (api_exceptions.Forbidden, api_exceptions.Unauthorized) as error:
+            raise CloudStorageError(
+                f"Access to {cloud_path} was refused ({error.code}): check that your credentials' "
+                f"service account has permission for this bucket. {error.message}"
+            ) from error
+        except api_exceptions.GoogleAPICallError as error:
+            raise CloudStorageError(f"Cloud storage request for {cloud_path} failed: {error}") from error
+
+    def _iterate(self, cloud_path: str, iterator: Any) -> Iterator[Any]:
+        from google.api_core import exceptions as api_exceptions
+
+        try:
+            yield from iterator
+        except api_exceptions.NotFound as error:
+            raise CloudObjectNotFound(f"The bucket of {cloud_path} does not exist: {error.message}") from error
+        except api_exceptions.GoogleAPICallError as error:
+            raise CloudStorageError(f"Listing {cloud_path} failed: {error}") from error
+
+
+def validate_expiration(expiration: dt.timedelta | dt.datetime) -> dt.timedelta:
+    """Turn an expiry (duration or moment) into a duration, rejecting anything beyond 7 days."""
+    if isinstance(expiration, dt.datetime):
+        moment = expiration if expiration.tzinfo else expiration.replace(tzinfo=dt.UTC)
+        expiration = moment - dt.datetime.now(dt.UTC)
+    if not isinstance(expiration, dt.timedelta):
+        raise InvalidExpirationException(
+            f"A signed URL's expiration must be a datetime.timedelta or datetime.datetime, not {expiration!r}."
+        )
+    if expiration <= dt.timedelta(0):
+        raise InvalidExpirationException(f"A signed URL's expiration must be in the future (got {expiration}).")
+    if expiration > MAXIMUM_SIGNED_URL_EXPIRATION:
+        raise InvalidExpirationException(
+            f"A signed URL can last at most 7 days (V4 signing limit), not {expiration}: choose a shorter expiration."
+        )
+    return expiration
+
+
+def _signing_arguments() -> dict[str, Any]:
+    """The credentials (or signBlob details) to sign URLs with; see ``generate_signed_url``."""
+    key_file = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if key_file:
+        from google.oauth2 import service_account
+
+        try:
+            return {"credentials": service_account.Credentials.from_service_account_file(key_file)}
+        except (OSError, ValueError, KeyError) as error:
+            raise CloudCredentialsNotFound(
+                f"GOOGLE_APPLICATION_CREDENTIALS names {key_file!r}, which is not a readable service-account "
+                f"key file ({error}); signing URLs locally needs one."
+            ) from error
+
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except DefaultCredentialsError as error:
+        raise CloudCredentialsNotFound(
+            "Signing a URL needs credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key "
+            "file, or run where a service account is attached (e.g. Cloud Functions)."
+        ) from error
+
+    from google.auth import credentials as auth_credentials
+
+    if isinstance(credentials, auth_credentials.Signing):
+        return {"credentials": credentials}
+
+    # No private key (Cloud Functions, Cloud Run, GCE): sign through IAM signBlob as ourselves.
+    import google.auth.transport.requests
+
+    credentials.refresh(google.auth.transport.requests.Request())
+    email = getattr(credentials, "service_account_email", None)
+    if not email or email == "default":
+        raise CloudCredentialsNotFound(
+            "These credentials cannot sign URLs: use a service-account key file "
+            "(GOOGLE_APPLICATION_CREDENTIALS) or a runtime service account with "
+            "roles/iam.serviceAccountTokenCreator on itself."
+        )
+    return {"service_account_email": email, "access_token": credentials.token}
+
+
+class _ProgressReader:
+    """A read-only file wrapper that reports bytes read (for upload progress bars)."""
+
+    def __init__(self, file: BinaryIO, progress: Callable[[int], None]) -> None:
+        self._file = file
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._progress(len(data))
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+class _ProgressWriter:
+    """A write-only file wrapper that reports bytes written (for download progress bars)."""
+
+    def __init__(self, file: BinaryIO, progress: Callable[[int], None] | None) -> None:
+        self._file = file
+        self._progress = progress
+
+    def write(self, data: bytes) -> int:
+        written = self._file.write(data)
+        if self._progress:
+            self._progress(len(data))
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
