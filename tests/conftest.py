@@ -6,12 +6,12 @@ itself on 127.0.0.1 and a free port, so emulator-backed tests always run: they n
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 
 import pytest
 
+from plait.cloud.emulators.credentials import load_private_key, make_local_service_account_key
 from plait.cloud.emulators.storage import StorageEmulator
 
 TEST_BUCKET = "plait-test-bucket"
@@ -33,25 +33,8 @@ def cloud_root(storage_emulator) -> str:
 @pytest.fixture(scope="session")
 def service_account_key_file(tmp_path_factory):
     """A service-account key file made for the test session (RSA 2048), and its private key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    key = {
-        "type": "service_account",
-        "project_id": "plait-local",
-        "private_key_id": uuid.uuid4().hex,
-        "private_key": pem,
-        "client_email": "plait-test@plait-local.iam.gserviceaccount.com",
-        "client_id": "1234567890",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
-    path = tmp_path_factory.mktemp("credentials") / "service-account.json"
-    path.write_text(json.dumps(key))
-    return str(path), private_key
+    path = make_local_service_account_key(str(tmp_path_factory.mktemp("credentials")))
+    return path, load_private_key(path)
 
 
 @pytest.fixture
