@@ -57,8 +57,10 @@ def large_file_hashing(directory: str, size_bytes: int) -> None:
     raw_time = best_of(5, raw)
     plait_time = best_of(5, plait)
     gib = size_bytes / 2**30
-    print(f"1. Datafile hash of a {gib:g} GiB file: {plait_time:.3f} s ({gib / plait_time:.2f} GiB/s); "
-          f"raw blake3 {raw_time:.3f} s -> {raw_time / plait_time:.1%} of raw (target >= 90 %)")
+    print(
+        f"1. Datafile hash of a {gib:g} GiB file: {plait_time:.3f} s ({gib / plait_time:.2f} GiB/s); "
+        f"raw blake3 {raw_time:.3f} s -> {raw_time / plait_time:.1%} of raw (target >= 90 %)"
+    )
     os.remove(path)
 
 
@@ -80,8 +82,10 @@ def dataset_build_and_hash(directory: str, number_of_files: int) -> None:
     cold = best_of(5, build_and_hash, setup=remove_metadata)
     Dataset(path=dataset_directory).update_local_metadata(include_files=True)
     warm = best_of(5, build_and_hash)
-    print(f"2. Dataset of {number_of_files:,} local files, build + hash: cold {cold:.3f} s, "
-          f"warm (hashes cached in .plait) {warm:.3f} s (target <= 0.25 s)")
+    print(
+        f"2. Dataset of {number_of_files:,} local files, build + hash: cold {cold:.3f} s, "
+        f"warm (hashes cached in .plait) {warm:.3f} s (target <= 0.25 s)"
+    )
 
 
 def filtering(number_of_files: int) -> None:
@@ -96,8 +100,10 @@ def filtering(number_of_files: int) -> None:
         result = files.filter(tags__height__gt=100)
 
     elapsed = best_of(7, run)
-    print(f"3. Filter {number_of_files:,} Datafiles on a tag (tags__height__gt=100 -> {len(result):,} matches): "
-          f"{elapsed:.3f} s (target <= 0.2 s)")
+    print(
+        f"3. Filter {number_of_files:,} Datafiles on a tag (tags__height__gt=100 -> {len(result):,} matches): "
+        f"{elapsed:.3f} s (target <= 0.2 s)"
+    )
 
 
 def main() -> None:

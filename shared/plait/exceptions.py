@@ -71,3 +71,57 @@ class CloudCredentialsNotFound(PlaitException):
 
 class CloudStorageError(PlaitException):
     """Google Cloud Storage refused or failed a request after retries."""
+
+
+# Twines and values.
+
+
+class InvalidTwine(InvalidInputException):
+    """A twine is not valid JSON, cannot be read, or breaks the twine schema; the message gives the JSON path."""
+
+
+class InvalidValuesContents(InvalidInputException):
+    """Values (configuration, input, output, children or a monitor message) break their twine strand's schema."""
+
+    def __init__(self, message: str = "", *args: object, strand: str | None = None, json_path: str | None = None):
+        super().__init__(message, *args)
+        #: The strand the values were checked against (e.g. ``"input_values"``), if known.
+        self.strand = strand
+        #: The JSON path (e.g. ``"$.wind.height"``) of the first value at fault, if known.
+        self.json_path = json_path
+
+
+class InvalidValuesJson(InvalidValuesContents):
+    """Values could not be read as JSON (not a JSON string, a ``.json`` file, a file object or a JSON value)."""
+
+
+class InvalidMonitorMessage(InvalidValuesContents):
+    """A monitor message breaks the twine's ``monitor_message_schema`` or is not JSON-serialisable."""
+
+
+class InvalidManifestContents(InvalidInputException):
+    """A manifest does not match its twine strand: missing, unexpected or wrongly tagged datasets."""
+
+    def __init__(self, message: str = "", *args: object, strand: str | None = None, json_path: str | None = None):
+        super().__init__(message, *args)
+        #: The manifest strand checked (e.g. ``"input_manifest"``), if known.
+        self.strand = strand
+        #: The JSON path within a file's tags of the first value at fault, if the fault is in the tags.
+        self.json_path = json_path
+
+
+class InvalidChildren(InvalidInputException):
+    """The children given do not match the twine's ``children`` strand (missing, unexpected or malformed)."""
+
+
+class MissingCredential(PlaitException, KeyError):
+    """Credentials the twine names are not set as environment variables."""
+
+    def __init__(self, message: str = "", *args: object, names: tuple[str, ...] = ()):
+        super().__init__(message, *args)
+        #: The names of all the missing credentials.
+        self.names = tuple(names)
+
+    def __str__(self) -> str:
+        # KeyError's __str__ would quote the message; give it plainly, as every other plait error does.
+        return str(self.args[0]) if self.args else ""

@@ -86,6 +86,11 @@ class StreamingHasher:
     def update(self, data: bytes) -> None:
         self._hasher.update(data)
 
+    def write(self, data: bytes) -> int:
+        """Like ``update``, so a hasher can stand in for a writable file (e.g. as a download's target)."""
+        self._hasher.update(data)
+        return len(data)
+
     def hexdigest(self) -> str:
         return self._hasher.hexdigest()
 
@@ -106,8 +111,16 @@ def hash_dataset_hashes(dataset_hashes: Mapping[str, str]) -> str:
 
 
 def canonical_json(value: Any) -> str:
-    """The canonical JSON text of a JSON value (sorted keys, no whitespace, NaN rejected)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """The canonical JSON text of a JSON value (sorted keys, no whitespace, NaN rejected).
+
+    :raise plait.exceptions.InvalidInputException: if the value is not JSON (NaN, infinity, sets, objects...)
+    """
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        from plait.exceptions import InvalidInputException
+
+        raise InvalidInputException(f"Only JSON values can be hashed, and this one is not JSON: {error}") from error
 
 
 def hash_json(value: Any) -> str:

@@ -222,10 +222,8 @@ def test_filter_action(filter_name, value, expected):
 @pytest.mark.parametrize(("filter_name", "value", "expected"), CASES)
 def test_negated_filter_action_matches_exactly_the_other_items(filter_name, value, expected):
     prefix, _, action = filter_name.rpartition("__")
-    if action in {"kind", "height", "name"}:  # Implicit ``equals``.
-        negated = f"{filter_name}__not_equals"
-    else:
-        negated = f"{prefix}__not_{action}"
+    implicit_equals = action in {"kind", "height", "name"}
+    negated = f"{filter_name}__not_equals" if implicit_equals else f"{prefix}__not_{action}"
     things = FilterList(make_things())
     assert names(things.filter(**{negated: value})) == ALL_NAMES - expected
 
@@ -512,9 +510,7 @@ def test_order_by_reverse_checks_the_increment_along_the_returned_order():
 
 
 def test_order_by_float_increment_tolerates_rounding():
-    ordered = sequence(0.0, 0.1, 0.2, 0.30000000000000004, 0.4).order_by(
-        "tags.index", check_constant_increment=0.1
-    )
+    ordered = sequence(0.0, 0.1, 0.2, 0.30000000000000004, 0.4).order_by("tags.index", check_constant_increment=0.1)
     assert len(ordered) == 5
     with pytest.raises(BrokenSequenceException):
         sequence(0.0, 0.1, 0.25).order_by("tags.index", check_constant_increment=0.1)
@@ -522,9 +518,7 @@ def test_order_by_float_increment_tolerates_rounding():
 
 def test_order_by_datetime_with_a_timedelta_increment():
     start = datetime.datetime(2024, 1, 1)
-    things = FilterList(
-        Thing(name=str(hour), timestamp=start + datetime.timedelta(hours=hour)) for hour in (2, 0, 1)
-    )
+    things = FilterList(Thing(name=str(hour), timestamp=start + datetime.timedelta(hours=hour)) for hour in (2, 0, 1))
     ordered = things.order_by(
         "timestamp", check_start_value=start, check_constant_increment=datetime.timedelta(hours=1)
     )

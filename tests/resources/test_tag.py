@@ -99,9 +99,7 @@ def test_non_json_tag_values_are_rejected_with_a_message_naming_the_key(value):
 
 
 def test_invalid_nested_value_message_says_where_it_is():
-    with pytest.raises(
-        InvalidTagException, match=r"Tag 'data' at data\[1\]\['x'\] has an invalid value \{3\}"
-    ):
+    with pytest.raises(InvalidTagException, match=r"Tag 'data' at data\[1\]\['x'\] has an invalid value \{3\}"):
         TagDict(data=[1, {"x": {3}}])
 
 

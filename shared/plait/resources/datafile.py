@@ -297,6 +297,7 @@ class Datafile:
 
     _signed_size: int | None = None
     _signed_name: str | None = None
+    _signed_path_in_dataset: str | None = None
     _cached_local_hash: tuple[str, int | None, int | None] | None = None
 
     @property
@@ -400,15 +401,17 @@ class Datafile:
         self._hash_value = self._calculate_hash(use_cloud_metadata=False)
 
     def _calculate_hash(self, use_cloud_metadata: bool = True) -> str:
-        if self._local_path is not None and (self.exists_locally or not self._cloud_based):
+        if self.exists_locally:
             return self._local_hash(self._stat_local())
-        if self._cloud_path is not None:
+        if self._cloud_based:
             if use_cloud_metadata and self.cloud_hash_value:
                 return self.cloud_hash_value
             hasher = hashing.StreamingHasher()
             self._storage.download_to_stream(self._cloud_path, hasher)
             return hasher.value()
-        return hashing.hash_file(self.local_path)  # signed URL: download, then hash
+        if self._signed_url is not None:
+            return hashing.hash_file(self.local_path)  # downloads (again, if its copy was removed)
+        return self._local_hash(self._stat_local())  # a local file that is missing: says so
 
     def _local_hash(self, stat: os.stat_result) -> str:
         cached = self._cached_local_hash
@@ -453,7 +456,9 @@ class Datafile:
 
         self._stat_local()
         metadata = self._stored_cloud_metadata() if update_cloud_metadata else None
-        self._object_metadata = self._storage.upload_file(self._local_path, cloud_path, metadata=metadata, progress=progress)
+        self._object_metadata = self._storage.upload_file(
+            self._local_path, cloud_path, metadata=metadata, progress=progress
+        )
         if metadata:
             self._object_metadata.custom_metadata.update(metadata)
         self._cloud_path = cloud_path
@@ -511,7 +516,8 @@ class Datafile:
             with datafile.open("w") as f:
                 f.write("some data")
 
-        A cloud file is downloaded before reading or appending, and uploaded after writing.
+        A cloud file is downloaded before reading or appending, and uploaded after writing; so is a
+        local file given a ``cloud_path`` to keep in sync with.
         """
         return _OpenerFactory(self)
 
@@ -613,7 +619,8 @@ class _DatafileOpener:
         datafile = self.datafile
         datafile._hash_value = None
         datafile._cached_local_hash = None
-        if datafile._is_cloud_based:
+        # A cloud file, or a local file kept in sync with a cloud path, is uploaded once written.
+        if datafile._is_cloud_based or datafile._cloud_path is not None:
             datafile.upload()
 
 

@@ -144,7 +144,12 @@ class Dataset:
             with os.scandir(directory) as entries:
                 for entry in entries:
                     if entry.is_dir():
-                        if recursive and entry.name != storage_path.SIGNED_METADATA_DIRECTORY:
+                        # Symbolic links to directories are not followed (a link loop would never end).
+                        if (
+                            recursive
+                            and not entry.is_symlink()
+                            and entry.name != storage_path.SIGNED_METADATA_DIRECTORY
+                        ):
                             pending.append(entry.path)
                     elif not storage_path.is_metadata_object_name(entry.name) and ".plait-download-" not in entry.name:
                         files.append(
@@ -159,7 +164,9 @@ class Dataset:
     def _files_from_cloud(self, recursive: bool, ignore_stored_metadata: bool) -> tuple[list[Datafile], dict]:
         files = []
         for object_metadata in self._storage.list_objects(self._cloud_path, recursive=recursive):
-            if storage_path.is_metadata_object_name(storage_path.relative_to(object_metadata.cloud_path, self._cloud_path)):
+            if storage_path.is_metadata_object_name(
+                storage_path.relative_to(object_metadata.cloud_path, self._cloud_path)
+            ):
                 continue
             files.append(
                 Datafile(
@@ -323,12 +330,18 @@ class Dataset:
             inside = datafile._local_path is not None and _is_inside_local(datafile._local_path, self._local_path)
             if path_in_dataset is not None or not inside:
                 target = os.path.join(self._local_path, path_in_dataset or datafile.name)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                shutil.copyfile(datafile.local_path, target)
+                if target != datafile._local_path:  # already there: copying a file onto itself fails
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    shutil.copyfile(datafile.local_path, target)
                 datafile._local_path = target
                 datafile._local_path_is_temporary = False
                 datafile._cloud_based = False
 
+        # One location holds one file: the added datafile replaces any the dataset had there already.
+        location = datafile.cloud_path if self._cloud_based else datafile._local_path
+        for file in list(self.files):
+            if file is not datafile and (file.cloud_path if self._cloud_based else file._local_path) == location:
+                self.files.discard(file)
         self.files.add(datafile)
 
     def get_file_by_label(self, label: str) -> Datafile:
@@ -340,10 +353,20 @@ class Dataset:
 
     def path_in_dataset(self, datafile: Datafile) -> str:
         """A file's path relative to the dataset's root ("/"-separated); its name if it lies outside."""
-        if self._cloud_path is not None and datafile.cloud_path and _is_inside_cloud(datafile.cloud_path, self._cloud_path):
+        if (
+            self._cloud_path is not None
+            and datafile.cloud_path
+            and _is_inside_cloud(datafile.cloud_path, self._cloud_path)
+        ):
             return storage_path.relative_to(datafile.cloud_path, self._cloud_path)
-        if self._local_path is not None and datafile._local_path and _is_inside_local(datafile._local_path, self._local_path):
+        if (
+            self._local_path is not None
+            and datafile._local_path
+            and _is_inside_local(datafile._local_path, self._local_path)
+        ):
             return os.path.relpath(datafile._local_path, self._local_path).replace(os.sep, "/")
+        if datafile.signed_url is not None and datafile._signed_path_in_dataset:
+            return datafile._signed_path_in_dataset
         return datafile.name
 
     # -- hashing and metadata --
@@ -404,9 +427,16 @@ class Dataset:
             self._save_local_file_metadata(self.files)
         local_metadata.update_dataset(self._local_path, self.metadata())
 
-    def _save_local_file_metadata(self, files: Iterable[Datafile]) -> None:
+    @staticmethod
+    def _save_local_file_metadata(files: Iterable[Datafile]) -> None:
+        """Save files' metadata to their directories' ``.plait`` files, with one write per directory."""
         by_directory: dict[str, dict[str, dict]] = defaultdict(dict)
         for file in files:
+            if file._local_path is None or file._local_path_is_temporary:
+                raise FileNotFoundException(
+                    f"{file.name} has no local copy in the dataset's directory, so its metadata cannot be stored "
+                    "there: download the dataset first (dataset.download(directory))."
+                )
             directory, name = os.path.split(file._local_path)
             by_directory[directory][name] = file.stored_local_metadata()
         for directory, entries in by_directory.items():
@@ -496,7 +526,7 @@ class Dataset:
                 "signed_url": file.generate_signed_url(expiration),
             }
 
-        files = self._parallel(entry, sorted(self.files, key=lambda file: file.cloud_path))
+        files = self._parallel(entry, sorted(self.files, key=self.path_in_dataset))
         document = {"type": SIGNED_DATASET_TYPE, "dataset": self.metadata(), "files": files}
         document_path = storage_path.cloud_join(
             self._cloud_path, storage_path.SIGNED_METADATA_DIRECTORY, f"{uuid.uuid4()}.json"
@@ -565,6 +595,7 @@ def _datafile_from_signed_entry(entry: dict[str, Any]) -> Datafile:
     )
     datafile._signed_size = entry.get("size_bytes")
     datafile._signed_name = entry.get("name")
+    datafile._signed_path_in_dataset = entry.get("path_in_dataset")
     return datafile
 
 
@@ -590,3 +621,49 @@ def _is_inside_local(path: str, directory: str) -> bool:
 
 def _is_inside_cloud(path: str, directory: str) -> bool:
     return storage_path.strip_protocol(path).startswith(storage_path.strip_protocol(directory).rstrip("/") + "/")
+
+
+def copy_dataset(dataset: Dataset, destination: str) -> Dataset:
+    """Copy a dataset's files and metadata to ``destination`` (a local directory or ``gs://`` path),
+    keeping each file's path in the dataset, without changing ``dataset`` itself.
+
+    :return: the copy, opened from its new location
+    """
+    if storage_path.is_url(destination):
+        raise InvalidPathException(f"Cannot copy a dataset to {destination}: signed URLs are read-only.")
+    to_cloud = storage_path.is_cloud_path(destination)
+    destination = destination.rstrip("/") if to_cloud else os.path.abspath(destination)
+    storage = GoogleCloudStorageClient()
+    copies: list[Datafile] = []
+
+    def copy(file: Datafile) -> None:
+        relative = _validate_path_in_dataset(dataset.path_in_dataset(file))
+        if to_cloud:
+            metadata = {**file.metadata(), "plait__hash": file.hash_value}
+            storage.upload_file(file.local_path, storage_path.cloud_join(destination, relative), metadata=metadata)
+            return
+        target = os.path.join(destination, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(file.local_path, target)
+        copies.append(
+            Datafile(
+                target,
+                id=file.id,
+                timestamp=file.timestamp,
+                tags=file.tags,
+                labels=file.labels,
+                hash_value=file.hash_value,
+                ignore_stored_metadata=True,
+            )
+        )
+
+    Dataset._parallel(copy, dataset.files)
+    metadata = dataset.metadata()
+    if to_cloud:
+        document = json.dumps({"dataset": metadata}, sort_keys=True, indent=2)
+        storage.upload_from_string(document, storage_path.cloud_join(destination, storage_path.METADATA_FILENAME))
+    else:
+        os.makedirs(destination, exist_ok=True)
+        Dataset._save_local_file_metadata(copies)
+        local_metadata.update_dataset(destination, metadata)
+    return Dataset(path=destination, recursive=True)

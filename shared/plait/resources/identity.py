@@ -38,11 +38,16 @@ def parse_timestamp(timestamp: dt.datetime | int | float | str | None) -> dt.dat
     if timestamp is None:
         return None
     if isinstance(timestamp, bool):
-        raise InvalidInputException(f"A timestamp must be a datetime, posix seconds or ISO 8601 text, not {timestamp!r}.")
+        raise InvalidInputException(
+            f"A timestamp must be a datetime, posix seconds or ISO 8601 text, not {timestamp!r}."
+        )
     if isinstance(timestamp, dt.datetime):
         return timestamp.astimezone(dt.UTC) if timestamp.tzinfo else timestamp.replace(tzinfo=dt.UTC)
     if isinstance(timestamp, int | float):
-        return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):  # NaN, infinity, or beyond the years datetime holds
+            pass
     if isinstance(timestamp, str):
         try:
             return parse_timestamp(dt.datetime.fromisoformat(timestamp))
@@ -71,7 +76,9 @@ def load_json(serialised: str | dict, from_string: bool) -> dict:
         try:
             serialised = json.loads(serialised)
         except ValueError as error:
-            raise InvalidInputException(f"Could not deserialise: the string given is not valid JSON ({error}).") from error
+            raise InvalidInputException(
+                f"Could not deserialise: the string given is not valid JSON ({error})."
+            ) from error
     if not isinstance(serialised, dict):
         raise InvalidInputException(f"Could not deserialise: expected a JSON object, got {type(serialised).__name__}.")
     return serialised

@@ -74,9 +74,7 @@ def _labels_from(labels: Any) -> list[Label]:
         return [Label(label) for label in labels.split()]
     if isinstance(labels, Iterable) and not isinstance(labels, bytes | bytearray):
         return [Label(label) for label in labels]
-    raise InvalidLabelException(
-        f"Labels {labels!r} ({type(labels).__name__}) are invalid; {_ACCEPTED_FORMS}."
-    )
+    raise InvalidLabelException(f"Labels {labels!r} ({type(labels).__name__}) are invalid; {_ACCEPTED_FORMS}.")
 
 
 class LabelSet(set):

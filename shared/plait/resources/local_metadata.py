@@ -131,6 +131,7 @@ def _write_atomically(path: str, metadata: dict[str, Any]) -> None:
     directory = os.path.dirname(path) or "."
     fd, temporary_path = tempfile.mkstemp(dir=directory, prefix=METADATA_FILENAME + ".tmp-")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes files private; metadata is as readable as the data it describes
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             json.dump(metadata, file, sort_keys=True, indent=2)
             file.flush()

@@ -10,7 +10,7 @@ from typing import Any
 from plait import __version__, hashing
 from plait.cloud.storage import path as storage_path
 from plait.cloud.storage.client import GoogleCloudStorageClient
-from plait.exceptions import InvalidInputException
+from plait.exceptions import FileNotFoundException, InvalidInputException
 from plait.resources import identity
 from plait.resources.datafile import Datafile
 from plait.resources.dataset import Dataset
@@ -50,6 +50,29 @@ class Manifest:
             f"Dataset {key!r} of the manifest must be a Dataset, a serialised dataset or a path, not "
             f"{type(dataset).__name__}."
         )
+
+    @classmethod
+    def from_file(cls, path: str) -> Manifest:
+        """Load a manifest from a local JSON file. Relative local dataset paths in it are taken to be
+        relative to the file's directory (not the current directory)."""
+        try:
+            with open(path, encoding="utf-8") as file:
+                primitive = identity.load_json(file.read(), from_string=True)
+        except FileNotFoundError:
+            raise FileNotFoundException(f"The manifest file {path} does not exist.") from None
+        directory = os.path.dirname(os.path.abspath(path))
+        datasets = primitive.get("datasets")
+        if isinstance(datasets, dict):
+            for key, dataset in datasets.items():
+                if isinstance(dataset, str) and _is_relative_local(dataset):
+                    datasets[key] = os.path.join(directory, dataset)
+                elif (
+                    isinstance(dataset, dict)
+                    and isinstance(dataset.get("path"), str)
+                    and _is_relative_local(dataset["path"])
+                ):
+                    dataset["path"] = os.path.join(directory, dataset["path"])
+        return cls.deserialise(primitive)
 
     # -- cloud --
 
@@ -158,3 +181,7 @@ class Manifest:
 
     def __repr__(self) -> str:
         return f"<Manifest({sorted(self.datasets)})>"
+
+
+def _is_relative_local(path: str) -> bool:
+    return not (storage_path.is_cloud_path(path) or storage_path.is_url(path) or os.path.isabs(path))

@@ -77,9 +77,7 @@ def _validate_value(key: str, value: Any) -> Any:
     if found is not None:
         where, bad = found
         location = f"Tag {key!r}" if where == key else f"Tag {key!r} at {where}"
-        raise InvalidTagException(
-            f"{location} has an invalid value {bad!r} ({type(bad).__name__}): {_VALUE_RULE}."
-        )
+        raise InvalidTagException(f"{location} has an invalid value {bad!r} ({type(bad).__name__}): {_VALUE_RULE}.")
     return value
 
 
@@ -103,8 +101,7 @@ def _validated_items(data: Any = None, kwargs: Mapping[str, Any] | None = None) 
             ) from None
         if not isinstance(parsed, dict):
             raise InvalidTagException(
-                f"Tags given as a string must be a JSON object (e.g. '{{\"sample_rate\": 100}}'); "
-                f"got {data!r}."
+                f"Tags given as a string must be a JSON object (e.g. '{{\"sample_rate\": 100}}'); got {data!r}."
             )
         items = parsed
     elif isinstance(data, Iterable):

@@ -39,7 +39,7 @@ def make_local_service_account_key(directory: str, email: str = LOCAL_SERVICE_AC
     return path
 
 
-def load_private_key(key_file: str):  # noqa: ANN201 - a cryptography RSAPrivateKey
+def load_private_key(key_file: str):
     """The private key in a service-account key file."""
     from cryptography.hazmat.primitives import serialization
 

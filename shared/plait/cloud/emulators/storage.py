@@ -68,7 +68,9 @@ class StorageEmulator:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
 
-        client = storage.Client(project="plait-local", credentials=AnonymousCredentials(), client_options={"api_endpoint": self.url})
+        client = storage.Client(
+            project="plait-local", credentials=AnonymousCredentials(), client_options={"api_endpoint": self.url}
+        )
         with contextlib.suppress(Conflict):
             client.create_bucket(name)
 

@@ -79,6 +79,8 @@ def decode_custom_metadata(metadata: dict[str, str]) -> dict[str, Any]:
     """Decode JSON-encoded custom metadata values; values that are not JSON are kept as strings."""
     decoded = {}
     for key, value in metadata.items():
+        if value is None:  # a deleted key, as some emulators report it
+            continue
         try:
             decoded[key] = json.loads(value)
         except (TypeError, ValueError):
@@ -207,9 +209,12 @@ class GoogleCloudStorageClient:
         """Replace the object's ``plait__*`` custom metadata with ``metadata`` (values JSON-encoded)."""
         blob = self._blob(cloud_path)
         self._call(cloud_path, blob.reload, retry=self._retry, timeout=REQUEST_TIMEOUT)
-        # Keep any custom metadata that is not ours; replace ours whole.
-        existing = {k: v for k, v in (blob.metadata or {}).items() if not k.startswith("plait__")}
-        blob.metadata = {**existing, **encode_custom_metadata(metadata)}
+        # Keep any custom metadata that is not ours; replace ours whole. A patch merges keys, so ours
+        # that are not in ``metadata`` are removed explicitly (GCS deletes keys patched to None).
+        existing = blob.metadata or {}
+        removed = {key: None for key in existing if key.startswith("plait__")}
+        kept = {key: value for key, value in existing.items() if not key.startswith("plait__")}
+        blob.metadata = {**removed, **kept, **encode_custom_metadata(metadata)}
         self._call(cloud_path, blob.patch, retry=self._retry, timeout=REQUEST_TIMEOUT)
 
     def delete(self, cloud_path: str) -> None:
@@ -230,9 +235,7 @@ class GoogleCloudStorageClient:
     def exists(self, cloud_path: str) -> bool:
         return self.get_metadata(cloud_path) is not None
 
-    def download_to_file(
-        self, cloud_path: str, local_path: str, progress: Callable[[int], None] | None = None
-    ) -> None:
+    def download_to_file(self, cloud_path: str, local_path: str, progress: Callable[[int], None] | None = None) -> None:
         """Download an object to a local file, streamed; the file appears whole or not at all."""
         directory = os.path.dirname(os.path.abspath(local_path))
         os.makedirs(directory, exist_ok=True)
@@ -317,7 +320,9 @@ class GoogleCloudStorageClient:
         try:
             return function(*args, **kwargs)
         except api_exceptions.NotFound as error:
-            raise CloudObjectNotFound(f"{cloud_path} does not exist: {error.message}") from error
+            raise CloudObjectNotFound(
+                f"{cloud_path} does not exist (check the bucket's name too): {error.message}"
+            ) from error
         except (api_exceptions.Forbidden, api_exceptions.Unauthorized) as error:
             raise CloudStorageError(
                 f"Access to {cloud_path} was refused ({error.code}): check that your credentials' "
