@@ -32,19 +32,24 @@ class _PlaitGroup(click.Group):
 @click.option("--verbose", "-v", is_flag=True, help="Show debug logs, and tracebacks on errors.")
 def cli(verbose: bool) -> None:
     """plait turns an analysis into a data service on Google Cloud, and works with its datasets."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # The handler's own level matters: analyses lower the root logger's level while they run, and
+    # their logs are shown by their own handlers, not this one.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _register_commands() -> None:
     from plait.cli.dataset import dataset
     from plait.cli.demo import demo
+    from plait.cli.run import run
 
     cli.add_command(dataset)
     cli.add_command(demo)
+    cli.add_command(run)
 
 
 _register_commands()

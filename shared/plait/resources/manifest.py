@@ -60,18 +60,7 @@ class Manifest:
                 primitive = identity.load_json(file.read(), from_string=True)
         except FileNotFoundError:
             raise FileNotFoundException(f"The manifest file {path} does not exist.") from None
-        directory = os.path.dirname(os.path.abspath(path))
-        datasets = primitive.get("datasets")
-        if isinstance(datasets, dict):
-            for key, dataset in datasets.items():
-                if isinstance(dataset, str) and _is_relative_local(dataset):
-                    datasets[key] = os.path.join(directory, dataset)
-                elif (
-                    isinstance(dataset, dict)
-                    and isinstance(dataset.get("path"), str)
-                    and _is_relative_local(dataset["path"])
-                ):
-                    dataset["path"] = os.path.join(directory, dataset["path"])
+        rebase_relative_dataset_paths(primitive, os.path.dirname(os.path.abspath(path)))
         return cls.deserialise(primitive)
 
     # -- cloud --
@@ -181,6 +170,18 @@ class Manifest:
 
     def __repr__(self) -> str:
         return f"<Manifest({sorted(self.datasets)})>"
+
+
+def rebase_relative_dataset_paths(primitive: dict[str, Any], directory: str) -> None:
+    """Make a serialised manifest's relative local dataset paths relative to ``directory`` (in place)."""
+    datasets = primitive.get("datasets")
+    if not isinstance(datasets, dict):
+        return
+    for key, dataset in datasets.items():
+        if isinstance(dataset, str) and _is_relative_local(dataset):
+            datasets[key] = os.path.join(directory, dataset)
+        elif isinstance(dataset, dict) and isinstance(dataset.get("path"), str) and _is_relative_local(dataset["path"]):
+            dataset["path"] = os.path.join(directory, dataset["path"])
 
 
 def _is_relative_local(path: str) -> bool:

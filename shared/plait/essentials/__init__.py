@@ -1,0 +1,1 @@
+"""Helpers every service can use without writing its own schema."""
