@@ -126,7 +126,14 @@ class ServiceConfiguration:
         services = _load_yaml_services(path)
         directory = os.path.dirname(os.path.abspath(path))
         configuration = dict(services[0])
-        for key in ("app_source_path", "twine_path", "app_configuration_path", "setup_file_path", "dockerfile_path"):
+        for key in (
+            "app_source_path",
+            "twine_path",
+            "app_configuration_path",
+            "crash_diagnostics_cloud_path",  # may be a local directory
+            "setup_file_path",
+            "dockerfile_path",
+        ):
             value = configuration.get(key)
             if value is not None and not _is_remote(value):
                 configuration[key] = os.path.normpath(os.path.join(directory, value))

@@ -125,3 +125,57 @@ class MissingCredential(PlaitException, KeyError):
     def __str__(self) -> str:
         # KeyError's __str__ would quote the message; give it plainly, as every other plait error does.
         return str(self.args[0]) if self.args else ""
+
+
+# The service protocol.
+
+
+class InvalidSRUID(InvalidInputException):
+    """A service revision id is not of the form ``namespace/name:revision_tag``."""
+
+
+class InvalidEvent(InvalidInputException):
+    """An event (or its attributes, or the CloudEvent carrying it) is malformed or breaks its schema."""
+
+
+class PayloadTooLarge(InvalidEvent):
+    """An event would not fit in one Pub/Sub message (10 MB)."""
+
+
+class UnknownRecipient(InvalidEvent):
+    """An event was sent to a service that is not the one receiving it."""
+
+
+class QuestionCancelled(PlaitException):
+    """The question was cancelled before it was answered; no result will come."""
+
+
+class RemoteException(PlaitException):
+    """A child service raised an exception whose type is not a built-in or plait exception."""
+
+
+class ServiceUnavailable(PlaitException):
+    """A transient failure (storage or messaging unavailable): the operation should be retried."""
+
+
+class QuestionInProgress(ServiceUnavailable):
+    """Another runner holds an unexpired claim on the question: retry after its lease."""
+
+
+class ServiceMisconfigured(PlaitException):
+    """A deployed service's environment variables are missing or invalid."""
+
+
+# Storage preconditions and question records.
+
+
+class PreconditionFailed(CloudStorageError):
+    """A storage write's generation precondition was not met (someone else wrote first)."""
+
+
+class QuestionConflict(InvalidInputException):
+    """A question UUID was reused for a different question."""
+
+
+class ClaimLost(PlaitException):
+    """Another runner took over this runner's claim on a question (its lease had expired)."""

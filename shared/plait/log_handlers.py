@@ -76,16 +76,25 @@ def apply_log_handler(
             include_thread_name=include_thread_name,
         )
     )
-    level = logging.getLevelName(log_level.upper()) if isinstance(log_level, str) else log_level
-    if not isinstance(level, int):
-        from plait.exceptions import InvalidInputException
-
-        raise InvalidInputException(f"{log_level!r} is not a log level: use e.g. 'INFO', 'DEBUG' or logging.INFO.")
+    level = log_level_number(log_level)
     handler.setLevel(level)
     if logger.level == logging.NOTSET or logger.level > level:
         logger.setLevel(level)
     logger.addHandler(handler)
     return handler
+
+
+def log_level_number(log_level: int | str) -> int:
+    """A log level as a number: ``logging.INFO``, ``20``, ``"INFO"`` and ``"info"`` are all 20.
+
+    :raise plait.exceptions.InvalidInputException: if ``log_level`` is not a log level
+    """
+    level = logging.getLevelName(log_level.upper()) if isinstance(log_level, str) else log_level
+    if isinstance(level, bool) or not isinstance(level, int):
+        from plait.exceptions import InvalidInputException
+
+        raise InvalidInputException(f"{log_level!r} is not a log level: use e.g. 'INFO', 'DEBUG' or logging.INFO.")
+    return level
 
 
 def _install_record_factory() -> None:
@@ -126,6 +135,22 @@ class _RecordList(logging.Handler):
             self.records.append(serialise_log_record(record))
 
 
+class _ForwardTo(logging.Handler):
+    """Passes the records it is given on to another handler (which keeps its own level and filters).
+
+    Each analysis forwards to the handler it was given through one of these, so the given handler is
+    never changed and may be shared by analyses running at the same time.
+    """
+
+    def __init__(self, target: logging.Handler) -> None:
+        super().__init__()
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= self.target.level:
+            self.target.handle(record)
+
+
 def serialise_log_record(record: logging.LogRecord) -> dict[str, Any]:
     """A log record as JSON-compatible primitives (message formatted, exception text included)."""
     primitive = {
@@ -149,14 +174,16 @@ def serialise_log_record(record: logging.LogRecord) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def capture_analysis_logs(
-    analysis_id: str, log_level: int = logging.INFO, handler: logging.Handler | None = None
+    analysis_id: str, log_level: int | str = logging.INFO, handler: logging.Handler | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """While the block runs, send this analysis's log records (at ``log_level`` and above) to
     ``handler`` as well as to the root logger's handlers, and collect them; yields the list.
 
     Only records made in the context that entered the block (or contexts copied from it) are
-    taken, so concurrent analyses in one process keep their logs apart.
+    taken, so concurrent analyses in one process keep their logs apart. ``log_level`` may be a
+    number or a name (``"DEBUG"``).
     """
+    log_level = log_level_number(log_level)
     _install_record_factory()
     token = current_analysis_id.set(analysis_id)
     analysis_filter = _AnalysisFilter(analysis_id)
@@ -165,10 +192,10 @@ def capture_analysis_logs(
     collector.addFilter(analysis_filter)
     handlers: list[logging.Handler] = [collector]
     if handler is not None:
-        handler.addFilter(analysis_filter)
-        if handler.level == logging.NOTSET:
-            handler.setLevel(log_level)
-        handlers.append(handler)
+        forward = _ForwardTo(handler)
+        forward.setLevel(log_level)
+        forward.addFilter(analysis_filter)
+        handlers.append(forward)
 
     root = logging.getLogger()
     _lower_root_level(root, log_level)
@@ -179,8 +206,6 @@ def capture_analysis_logs(
     finally:
         for each in handlers:
             root.removeHandler(each)
-        if handler is not None:
-            handler.removeFilter(analysis_filter)
         _restore_root_level(root, log_level)
         current_analysis_id.reset(token)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from plait.diagnostics import save_crash_diagnostics
-from plait.exceptions import InvalidInputException
+from plait.exceptions import ClaimLost, InvalidInputException, QuestionCancelled
 from plait.log_handlers import capture_analysis_logs
 from plait.resources import identity
 from plait.resources.analysis import Analysis
@@ -90,7 +90,7 @@ class Runner:
         analysis_id: str | None = None,
         input_values: Any = None,
         input_manifest: Any = None,
-        analysis_log_level: int = logging.INFO,
+        analysis_log_level: int | str = logging.INFO,
         analysis_log_handler: logging.Handler | None = None,
         handle_monitor_message: Callable[[Any], None] | None = None,
         allow_save_diagnostics_data_on_crash: bool = True,
@@ -102,6 +102,7 @@ class Runner:
         :param input_values: input values (dict, JSON string, path to a JSON file or file object)
         :param input_manifest: input manifest (Manifest, dict, JSON string or path to a JSON file)
         :param analysis_log_level: the level below which the analysis's log records are ignored
+            (a number or a name such as ``"DEBUG"``)
         :param analysis_log_handler: a handler that receives the analysis's log records
         :param handle_monitor_message: called with each monitor message the app sends
         :param allow_save_diagnostics_data_on_crash: save crash diagnostics if the app fails
@@ -137,7 +138,9 @@ class Runner:
                     analysis.finalise()
             except Exception as error:
                 logger.error("Analysis %s failed: %s: %s", analysis_id, type(error).__name__, error)
-                if allow_save_diagnostics_data_on_crash and self.crash_diagnostics_cloud_path:
+                # A cancelled (or taken-over) question is not a crash: there is nothing to diagnose.
+                crashed = not isinstance(error, QuestionCancelled | ClaimLost)
+                if crashed and allow_save_diagnostics_data_on_crash and self.crash_diagnostics_cloud_path:
                     save_crash_diagnostics(
                         self.crash_diagnostics_cloud_path,
                         analysis_id,

@@ -237,3 +237,24 @@ def test_unknown_keywords_are_ignored_as_jsonschema_ignores_them():
     assert validator.compiled
     assert validator.is_valid(3)
     assert not validator.is_valid("3")
+
+
+def test_compiling_a_schema_with_an_id_and_references_fetches_nothing(monkeypatch):
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was used to compile a schema")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    schema = {
+        "$id": "plait/example/1.json",
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/uuid"}},
+        "$defs": {"uuid": {"type": "string", "pattern": "^[0-9a-f-]{36}$"}},
+    }
+
+    validator = SchemaValidator(schema)
+
+    assert validator.compiled
+    assert validator.is_valid({"a": "0" * 36})
+    assert not validator.is_valid({"a": "not a uuid"})

@@ -1,7 +1,8 @@
 """The ``plait`` command line.
 
-Every command has ``--help``. Errors that plait raises on purpose are shown as one readable
-message (exit status 1); ``plait --verbose ...`` shows the traceback as well.
+Every command has ``--help``. Errors are shown as one readable message (exit status 1): plait's
+own errors as they are, anything else (an app's own exception, say) with its type;
+``plait --verbose ...`` shows the traceback as well.
 """
 
 from __future__ import annotations
@@ -21,10 +22,23 @@ class _PlaitGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except PlaitException as error:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
             if ctx.find_root().params.get("verbose"):
                 raise
-            raise click.ClickException(f"{error}\n(run with `plait --verbose ...` to see the traceback)") from error
+            message = str(error) if isinstance(error, PlaitException) else f"{type(error).__name__}: {error}"
+            raise click.ClickException(f"{message}\n(run with `plait --verbose ...` to see the traceback)") from error
+
+
+class _NotAnalysisRecords(logging.Filter):
+    """Analyses show their own log records through their own handlers; don't show them twice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "plait_analysis_id", None) is None
+
+
+_cli_handler: logging.Handler | None = None
 
 
 @click.group(cls=_PlaitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,11 +48,15 @@ def cli(verbose: bool) -> None:
     """plait turns an analysis into a data service on Google Cloud, and works with its datasets."""
     # The handler's own level matters: analyses lower the root logger's level while they run, and
     # their logs are shown by their own handlers, not this one.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    global _cli_handler
     root = logging.getLogger()
-    root.addHandler(handler)
+    if _cli_handler is not None:  # invoked again in the same process (tests): replace, don't pile up
+        root.removeHandler(_cli_handler)
+    _cli_handler = logging.StreamHandler(sys.stderr)
+    _cli_handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    _cli_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _cli_handler.addFilter(_NotAnalysisRecords())
+    root.addHandler(_cli_handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 

@@ -7,6 +7,7 @@ import logging
 import sys
 
 import click
+from rich.markup import escape
 
 from plait.cli.output import error_console
 
@@ -64,8 +65,9 @@ def run(
         input_manifest=input_manifest,
         analysis_log_level=getattr(logging, log_level.upper()),
         analysis_log_handler=handler,
+        # Escaped: a message's own square brackets are text, not rich markup.
         handle_monitor_message=lambda message: error_console.print(
-            f"[dim]monitor message:[/dim] {json.dumps(message)}"
+            f"[dim]monitor message:[/dim] {escape(json.dumps(message))}"
         ),
     )
 

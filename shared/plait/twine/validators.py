@@ -303,6 +303,13 @@ def fast_check_problem(schema: Any, root: bool = True) -> str | None:
     return None
 
 
+def _refuse(uri: str) -> Any:
+    raise SchemaProblem(f"plait fetches no schemas, so the reference {uri!r} cannot be followed")
+
+
+_REFUSE_EVERY_URL = {scheme: _refuse for scheme in ("", "http", "https", "file", "ftp", "urn", "data")}
+
+
 def compile_fast_check(schema: Any) -> Any:
     """A function that returns True only for instances the schema surely accepts (None if the
     schema cannot be compiled; see ``fast_check_problem``)."""
@@ -311,9 +318,15 @@ def compile_fast_check(schema: Any) -> Any:
     import fastjsonschema
 
     if isinstance(schema, dict):
-        schema = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-    # No defaults written into instances, no formats, and no handlers: nothing is ever fetched.
-    compiled = fastjsonschema.compile(schema, handlers={}, use_default=False, use_formats=False)
+        # Its references are all "#..." (checked above) and were resolved when the schema was
+        # loaded; without its $id, fastjsonschema resolves them within the schema, never remotely.
+        schema = {key: value for key, value in schema.items() if key != "$id"}
+        schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    try:
+        # No defaults written into instances, no formats, and nothing fetched, whatever the URL.
+        compiled = fastjsonschema.compile(schema, handlers=_REFUSE_EVERY_URL, use_default=False, use_formats=False)
+    except Exception:
+        return None
 
     def check(instance: Any) -> bool:
         if not is_plain_json(instance):
