@@ -51,3 +51,27 @@ def _no_ambient_credentials(monkeypatch):
     if "GOOGLE_APPLICATION_CREDENTIALS" in os.environ:
         monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")
     monkeypatch.setenv("CLOUDSDK_CONFIG", os.path.join(os.devnull, "no-gcloud-config"))
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator():
+    """The official Pub/Sub emulator for the whole session, with ``PUBSUB_EMULATOR_HOST`` and
+    ``GOOGLE_CLOUD_PROJECT=plait-local`` set (and restored at the end).
+
+    It comes with the Google Cloud CLI, not from pip. Where it (or Java) is missing the tests
+    that use it are skipped, except under ``CI=true``, where they fail saying what is missing.
+    """
+    from plait.cloud.emulators.pubsub import PubSubEmulator, PubSubEmulatorNotFound
+
+    emulator = PubSubEmulator()
+    try:
+        emulator.start()
+    except PubSubEmulatorNotFound as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"The Pub/Sub emulator is required under CI=true but cannot run: {error}", pytrace=False)
+        pytest.skip(f"The Pub/Sub emulator cannot run here: {error}")
+    try:
+        with emulator.environment():
+            yield emulator
+    finally:
+        emulator.stop()

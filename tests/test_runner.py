@@ -521,9 +521,21 @@ def test_handle_monitor_message_receives_the_apps_monitor_messages():
     assert received == [{"progress": 0.5}, {"progress": 1.0}]
 
 
-def test_the_app_gets_the_children_by_key():
+def test_the_app_gets_the_children_by_key_as_child_instances():
+    from plait.resources.child import Child
+
     twine = {"children": [{"key": "wind_speed", "purpose": "wind speeds"}]}
-    children = [{"key": "wind_speed", "id": "example/wind-speed:1.0.0", "backend": {"name": "local"}}]
+    children = [{"key": "wind_speed", "id": "example/wind-speed:1.0.0", "backend": {"name": "LocalBackend"}}]
     seen = {}
     Runner(app_src=lambda analysis: seen.update(analysis.children), twine=twine, children=children).run()
-    assert seen == {"wind_speed": children[0]}
+    assert list(seen) == ["wind_speed"]
+    assert isinstance(seen["wind_speed"], Child)
+    assert seen["wind_speed"].id == "example/wind-speed:1.0.0"
+    assert seen["wind_speed"].backend == {"name": "LocalBackend"}
+
+
+def test_a_child_with_an_unknown_backend_is_refused_when_the_runner_is_made():
+    twine = {"children": [{"key": "wind_speed"}]}
+    children = [{"key": "wind_speed", "id": "example/wind-speed:1.0.0", "backend": {"name": "carrier-pigeon"}}]
+    with pytest.raises(InvalidInputException, match="GCPPubSubBackend"):
+        Runner(app_src=lambda analysis: None, twine=twine, children=children)

@@ -170,12 +170,16 @@ class ServiceMisconfigured(PlaitException):
 
 
 class PreconditionFailed(CloudStorageError):
-    """A storage write's generation precondition was not met (someone else wrote first)."""
+    """A conditional storage write (e.g. ``if_generation_match=0``, "only if absent") found the object changed."""
+
+
+class StorageUnavailable(ServiceUnavailable, CloudStorageError):
+    """Cloud storage could not be reached, or kept failing with 429/5xx, for the whole retry budget."""
 
 
 class QuestionConflict(InvalidInputException):
-    """A question UUID was reused for a different question."""
+    """A question UUID was reused for a different question (a different payload): a permanent error."""
 
 
 class ClaimLost(PlaitException):
-    """Another runner took over this runner's claim on a question (its lease had expired)."""
+    """Another runner took over this runner's claim on a question (its lease had expired): stop running it."""

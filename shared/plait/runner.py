@@ -84,6 +84,8 @@ class Runner:
         self.crash_diagnostics_cloud_path = crash_diagnostics_cloud_path
         self.project_name = project_name
         self.service_id = service_id
+        self._children: dict[str, Any] | None = None
+        self._children_by_key()  # a bad child id or backend is a configuration error: say so now
 
     def run(
         self,
@@ -156,10 +158,17 @@ class Runner:
         return analysis
 
     def _children_by_key(self) -> dict[str, Any] | None:
-        """The children the app may ask, by key (their specifications until ``Child`` is available)."""
+        """The children the app may ask, as ``Child`` instances by key (made once; they connect on first use)."""
         if self.children is None:
             return None
-        return {child["key"]: child for child in self.children}
+        if self._children is None:
+            from plait.resources.child import Child
+
+            self._children = {
+                child["key"]: Child(child["id"], child["backend"], internal_service_name=self.service_id)
+                for child in self.children
+            }
+        return self._children
 
 
 def load_app(app_src: Any) -> Callable[[Analysis], Any]:

@@ -1,112 +1,146 @@
-"""``plait demo``: a dataset's round trip through cloud storage on this machine, no account needed.
+"""``plait demo``: a full question round trip on the local stack, with no cloud account.
 
-Starts the embedded storage emulator on 127.0.0.1, makes an example dataset of tagged
-measurement files, hashes it, uploads it, signs it, reopens it read-only from its signed URL,
-downloads it again and checks every hash survived the trip, then shuts everything down.
-(The service round trip joins this demo when the Cloud Functions exist.)
+Starts the local stack for the example wind-shear service (storage emulator, the four functions
+under functions-framework on 127.0.0.1, the in-process bus), uploads the example input dataset
+(dataset finalisation hashes every object as it lands), asks the service a question and streams
+what comes back (delivery acknowledgement, heartbeats, logs, monitor messages, the result),
+shows the output manifest with its signed URLs and the finalised hashes of the outputs, checks
+that every hash agrees, and shuts everything down.
 """
 
 from __future__ import annotations
 
-import csv
-import math
+import json
+import logging
 import os
+import shutil
 import tempfile
 import time
+from importlib import resources
 
 import click
+from rich.markup import escape
 
-from plait.cli.output import byte_progress, console, format_tags, human_size
+from plait.cli.output import console, format_tags
 
-DEMO_BUCKET = "plait-demo-datasets"
+EXAMPLE_SERVICE = "wind-shear"
 
 
-def make_example_dataset(directory: str, number_of_files: int = 6, rows: int = 2000) -> None:
-    """Write a small dataset of wind-speed measurements, one CSV per sensor height, with metadata."""
-    from plait.resources import Datafile, Dataset
+class _EventPrinter(logging.Handler):
+    """Prints what the parent receives: forwarded log records and the answer handler's notes."""
 
-    os.makedirs(directory, exist_ok=True)
-    for index in range(number_of_files):
-        height = 40 + 20 * index
-        path = os.path.join(directory, f"wind-speed-{height}m.csv")
-        with Datafile(path, mode="w", tags={"height_m": height, "sensor": f"anemometer-{index}"}) as (datafile, f):
-            writer = csv.writer(f)
-            writer.writerow(["seconds", "wind_speed_m_s"])
-            for second in range(rows):
-                speed = 8 + 0.02 * height + 3 * math.sin(second / 60 + index)
-                writer.writerow([second, f"{speed:.3f}"])
-            datafile.add_labels("wind", "raw" if index % 2 else "calibrated")
-    dataset = Dataset(path=directory, name="wind-measurements", tags={"site": "north-ridge"}, labels="met-mast")
-    dataset.update_local_metadata()
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.name.startswith("plait.cloud.events.answers"):
+            console.print(f"   [cyan]event[/cyan]   {escape(message)}")
+        elif message.startswith("["):
+            console.print(f"   [green]log[/green]     {escape(message)}")
 
 
 @click.command()
 @click.option("--keep", is_flag=True, help="Keep the demo's temporary directory (its path is printed).")
 def demo(keep: bool) -> None:
-    """Run a dataset round trip on the local stack: hash, upload, sign, reopen, download, verify."""
-    from plait.cli.dataset import files_table
-    from plait.cloud.emulators.credentials import make_local_service_account_key
-    from plait.cloud.emulators.storage import StorageEmulator
-    from plait.resources import Dataset
+    """Ask an example service a question on the local stack and show everything that comes back."""
+    from plait.cloud.emulators.local_stack import LocalStack
+    from plait.cloud.storage.client import GoogleCloudStorageClient
+    from plait.resources import Dataset, Manifest
 
     workspace = tempfile.mkdtemp(prefix="plait-demo-")
+    service_directory = os.path.join(workspace, EXAMPLE_SERVICE)
+    with resources.as_file(resources.files("plait.examples").joinpath(EXAMPLE_SERVICE)) as source:
+        shutil.copytree(source, service_directory, ignore=shutil.ignore_patterns("__pycache__"))
+
+    printer = _EventPrinter()
+    answers_logger = logging.getLogger("plait.cloud.events.answers")
     started = time.perf_counter()
-    previous_credentials = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-    os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = make_local_service_account_key(
-        os.path.join(workspace, "credentials")
-    )
-
     try:
-        with StorageEmulator(buckets=(DEMO_BUCKET,)) as emulator, emulator.environment():
-            console.print(f"[bold]1. Local stack[/bold]: storage emulator on {emulator.url}, bucket gs://{DEMO_BUCKET}")
-
-            source = os.path.join(workspace, "wind-measurements")
-            make_example_dataset(source)
-            dataset = Dataset(path=source)
-            sizes = {file: file.size_bytes for file in dataset.files}
+        with LocalStack(service_directory, heartbeat_interval=1) as stack:
+            console.print(f"[bold]1. Local stack up[/bold] for [bold]{stack.sruid}[/bold]")
             console.print(
-                f"\n[bold]2. Example dataset[/bold] {dataset.name!r}: {len(dataset)} files, "
-                f"{human_size(sum(sizes.values()))}, tags {format_tags(dataset.tags)}"
+                f"   storage emulator  {stack.storage.url}  (buckets gs://{stack.datasets_bucket}, gs://plait-local-service)"
             )
-            console.print(files_table(dataset, dataset.files.order_by("tags.height_m"), sizes))
-            local_hash = dataset.hash_value
-            console.print(f"   dataset hash (BLAKE3): {local_hash}")
+            for name, url in stack.urls.items():
+                console.print(f"   {name:<17} {url}  (functions-framework)")
+            console.print("   messaging         in-process bus (CloudEvents in Eventarc's shape)")
 
-            cloud_path = f"gs://{DEMO_BUCKET}/datasets/wind-measurements"
-            with byte_progress("Uploading", total=sum(sizes.values())) as advance:
-                dataset.upload(cloud_path, progress=advance)
-            cloud_dataset = Dataset(path=cloud_path)
+            local = Dataset(path=os.path.join(service_directory, "data", "met_mast"))
+            input_path = f"gs://{stack.datasets_bucket}/inputs/met_mast"
+            local.upload(input_path)
+            finalised = _wait_for_finalisation(GoogleCloudStorageClient(), input_path, len(local))
             console.print(
-                f"\n[bold]3. Uploaded[/bold] to {cloud_path}: {len(cloud_dataset)} objects with plait__* metadata"
+                f"\n[bold]2. Uploaded the input dataset[/bold] to {input_path}; dataset finalisation hashed each object:"
             )
-            console.print(f"   hash from cloud metadata:  {cloud_dataset.hash_value}")
+            for file in local.files.order_by("tags.height_m"):
+                cloud_hash = finalised.get(file.name)
+                mark = "[green]matches[/green]" if cloud_hash == file.hash_value else "[red]DIFFERS[/red]"
+                console.print(f"   {file.name:<22} {format_tags(file.tags):<40} {cloud_hash}  {mark}")
 
-            signed_url = cloud_dataset.generate_signed_url()
-            console.print(f"\n[bold]4. Signed URL[/bold] (V4, 7 days):\n   {signed_url[:120]}...")
-            shared = Dataset(path=signed_url)
-            console.print(f"   reopened read-only from the URL: {len(shared)} files, tags {format_tags(shared.tags)}")
-
-            downloaded = Dataset(path=shared.download(os.path.join(workspace, "downloaded")))
-            for file in downloaded.files:
-                file.reset_hash()  # hash the downloaded bytes themselves
-            round_trip_hash = downloaded.hash_value
-            console.print(f"\n[bold]5. Downloaded[/bold] through the signed URLs to {downloaded.path}")
-            console.print(f"   hash of downloaded bytes:  {round_trip_hash}")
-
-            if not (local_hash == cloud_dataset.hash_value == shared.hash_value == round_trip_hash):
-                raise click.ClickException("The dataset's hash changed on its round trip: something is wrong.")
-            console.print(
-                f"\n[bold green]Every hash matches.[/bold green] Round trip took "
-                f"{time.perf_counter() - started:.1f} s; the emulator is shut down."
+            console.print(f"\n[bold]3. Asking {stack.sruid}[/bold] (min. speed 0.5 m/s, input manifest {{met_mast}}):")
+            answers_logger.setLevel(logging.DEBUG)  # its records reach the printer through the root logger
+            logging.getLogger().addHandler(printer)
+            answer = stack.child().ask(
+                input_values={"minimum_speed_m_s": 0.5},
+                input_manifest=Manifest(datasets={"met_mast": input_path}),
+                handle_monitor_message=lambda data: console.print(
+                    f"   [magenta]monitor[/magenta] {escape(json.dumps(data))}"
+                ),
+                timeout=120,
             )
+            logging.getLogger().removeHandler(printer)
+
+            values, manifest = answer["output_values"], answer["output_manifest"]
+            console.print("   [cyan]event[/cyan]   result received")
+            console.print(f"\n[bold]4. Answer[/bold]: shear exponent alpha = {values['shear_exponent']:.4f}")
+            for height, speed in zip(values["heights_m"], values["mean_speeds_m_s"], strict=True):
+                console.print(f"   {height:>5} m  {speed:.3f} m/s")
+
+            profile = manifest.get_dataset("wind_profile")
+            console.print("\n[bold]5. Output manifest[/bold] (datasets replaced by signed URLs, V4, 7 days):")
+            console.print(f"   wind_profile -> {escape(profile.path[:110])}...")
+            output_path = f"gs://{stack.datasets_bucket}/outputs/{_question_of(profile)}/wind_profile"
+            output_hashes = _wait_for_finalisation(GoogleCloudStorageClient(), output_path, len(profile))
+            all_match = all(finalised.get(file.name) == file.hash_value for file in local.files)
+            for file in profile.files.order_by("name"):
+                with open(file.local_path, "rb"):
+                    pass  # read through its signed URL
+                match = output_hashes.get(file.name) == file.hash_value
+                all_match = all_match and match
+                mark = "[green]matches[/green]" if match else "[red]DIFFERS[/red]"
+                console.print(f"   {file.name:<22} {format_tags(file.tags)[:40]:<40} {file.hash_value}  {mark}")
+            console.print(f"   (finalised in {output_path})")
+
+        if not all_match:
+            raise click.ClickException("A finalised hash differs from the hash of the bytes: something is wrong.")
+        console.print(
+            f"\n[bold green]Round trip complete[/bold green] in {time.perf_counter() - started:.1f} s; every hash "
+            "matches and the local stack is shut down."
+        )
     finally:
-        if previous_credentials is None:
-            os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
-        else:
-            os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = previous_credentials
+        logging.getLogger().removeHandler(printer)
         if keep:
             console.print(f"Kept the demo's files in {workspace}")
         else:
-            import shutil
-
             shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _wait_for_finalisation(storage, directory: str, count: int, timeout: float = 30) -> dict[str, str]:
+    """The finalised hash of each object under ``directory``, once all ``count`` objects have one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hashes = {
+            item.cloud_path.rsplit("/", 1)[1]: item.custom_metadata.get("plait__hash")
+            for item in storage.list_objects(directory)
+            if item.custom_metadata.get("plait__finalised_generation") == str(item.generation)
+        }
+        if len(hashes) >= count or time.monotonic() > deadline:
+            return hashes
+        time.sleep(0.1)
+
+
+def _question_of(dataset) -> str:
+    """The analysis id in a signed output dataset's files' paths (``outputs/<id>/<key>/...``)."""
+    for file in dataset.files:
+        parts = file.path.split("?", 1)[0].split("/")
+        if "outputs" in parts:
+            return parts[parts.index("outputs") + 1]
+    raise click.ClickException("The output dataset is not where outputs go.")

@@ -4,13 +4,33 @@ Built on ``google-cloud-storage`` (imported lazily, at first use, so importing t
 library stays cheap). Every operation:
 
 - retries transient errors (429, 5xx, connection errors) with the library's exponential
-  backoff; uploads are retried too, since plait's uploads are deterministic overwrites;
+  backoff, for at most ``PLAIT_STORAGE_RETRY_DEADLINE`` seconds (default 120, the library's);
+  uploads are retried too, since plait's uploads are deterministic overwrites;
+- raises ``plait.exceptions.StorageUnavailable`` (a ``ServiceUnavailable``, so Cloud Functions
+  triggers retry) when transient errors outlast that budget;
 - streams: uploads go in ``UPLOAD_CHUNK_SIZE`` pieces and downloads are written chunk by chunk,
   so no file is ever read whole into memory;
 - translates errors into ``plait.exceptions`` with messages that say what to change.
 
 With ``STORAGE_EMULATOR_HOST`` set (tests, the local stack) the client talks to that emulator
 with anonymous credentials. Otherwise it uses Application Default Credentials.
+
+**Conditional writes and retries.** ``upload_from_string(..., if_generation_match=N)`` writes only
+if the object's generation is ``N`` (0: only if absent), else raises
+``plait.exceptions.PreconditionFailed``. Retrying such an upload after a transient error is safe
+— the precondition means a retry can never overwrite anyone else's write, which is why
+google-cloud-storage's ``DEFAULT_RETRY_IF_GENERATION_SPECIFIED`` retries exactly these calls —
+but it is *ambiguous*: if the first attempt landed and only its response was lost, the retry
+fails its precondition against our own write, turning a success into a spurious
+``PreconditionFailed``. So conditional uploads are retried here (by the library's retry policy,
+applied around the whole attempt so that attempts can be counted), and when an attempt that was
+retried ends in a failed precondition the object is read back: if it holds exactly the bytes we
+sent, our earlier attempt landed and the upload succeeds; otherwise ``PreconditionFailed`` stands.
+Identical bytes written by someone else would pass that check too, so a caller that must tell
+its write from another writer's puts something unique in the bytes (the question store's claims
+carry a random token). ``delete(..., if_generation_match=N)`` has the same ambiguity in another
+form: a retry after a delete that landed finds no object and raises ``CloudObjectNotFound`` —
+the object is gone either way.
 """
 
 from __future__ import annotations
@@ -29,6 +49,9 @@ from plait.exceptions import (
     CloudObjectNotFound,
     CloudStorageError,
     InvalidExpirationException,
+    InvalidInputException,
+    PreconditionFailed,
+    StorageUnavailable,
 )
 
 #: Uploads are sent in pieces of this size (a multiple of 256 KiB, as GCS requires).
@@ -40,6 +63,13 @@ MAXIMUM_SIGNED_URL_EXPIRATION = dt.timedelta(days=7)
 
 #: Seconds to wait for a response to any single request.
 REQUEST_TIMEOUT = 60
+
+#: The environment variable bounding how long a failing request is retried, in seconds.
+RETRY_DEADLINE_VARIABLE = "PLAIT_STORAGE_RETRY_DEADLINE"
+
+#: How long a failing request is retried unless ``PLAIT_STORAGE_RETRY_DEADLINE`` says otherwise
+#: (google-cloud-storage's own default).
+DEFAULT_RETRY_DEADLINE = 120.0
 
 _thread_local = threading.local()
 
@@ -86,6 +116,23 @@ def decode_custom_metadata(metadata: dict[str, str]) -> dict[str, Any]:
         except (TypeError, ValueError):
             decoded[key] = value
     return decoded
+
+
+def retry_deadline() -> float:
+    """Seconds to keep retrying a failing request: ``PLAIT_STORAGE_RETRY_DEADLINE``, else 120.
+
+    :raise plait.exceptions.InvalidInputException: if the variable is set but is not a number of seconds
+    """
+    value = os.environ.get(RETRY_DEADLINE_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_RETRY_DEADLINE
+    try:
+        deadline = float(value)
+    except ValueError:
+        deadline = -1.0
+    if not deadline >= 0:  # also rejects NaN
+        raise InvalidInputException(f"{RETRY_DEADLINE_VARIABLE} must be a number of seconds (e.g. 30), not {value!r}.")
+    return deadline
 
 
 def emulator_host() -> str | None:
@@ -188,38 +235,106 @@ class GoogleCloudStorageClient:
         cloud_path: str,
         metadata: dict[str, Any] | None = None,
         content_type: str | None = None,
+        if_generation_match: int | None = None,
     ) -> ObjectMetadata:
-        """Upload a small in-memory payload (metadata documents, manifests)."""
+        """Upload a small in-memory payload (metadata documents, manifests, records).
+
+        :param if_generation_match: write only if the object's generation is this (0: only if it
+            does not exist); see the module docstring for how retries are made safe
+        :raise plait.exceptions.PreconditionFailed: if ``if_generation_match`` is not met
+        """
         blob = self._blob(cloud_path)
         if metadata:
             blob.metadata = encode_custom_metadata(metadata)
         if content_type is None and isinstance(data, str):
             content_type = "application/json" if cloud_path.endswith((".json", "/.plait")) else "text/plain"
+        content_type = content_type or "application/octet-stream"
+
+        if if_generation_match is not None:
+            return self._upload_if_generation_matches(cloud_path, blob, data, content_type, if_generation_match)
+
         self._call(
             cloud_path,
             blob.upload_from_string,
             data,
-            content_type=content_type or "application/octet-stream",
+            content_type=content_type,
             retry=self._retry,
             timeout=REQUEST_TIMEOUT,
         )
         return ObjectMetadata.from_blob(blob)
 
-    def overwrite_custom_metadata(self, cloud_path: str, metadata: dict[str, Any]) -> None:
-        """Replace the object's ``plait__*`` custom metadata with ``metadata`` (values JSON-encoded)."""
+    def _upload_if_generation_matches(
+        self, cloud_path: str, blob: Any, data: str | bytes, content_type: str, if_generation_match: int
+    ) -> ObjectMetadata:
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            blob.upload_from_string(
+                data,
+                content_type=content_type,
+                if_generation_match=if_generation_match,
+                retry=None,
+                timeout=REQUEST_TIMEOUT,
+            )
+
+        try:
+            self._call(cloud_path, self._retry(attempt))
+        except PreconditionFailed:
+            if attempts > 1:  # ambiguous: perhaps an earlier attempt landed and only its response was lost
+                landed = self._metadata_if_holding(cloud_path, data.encode("utf-8") if isinstance(data, str) else data)
+                if landed is not None:
+                    return landed
+            raise
+        return ObjectMetadata.from_blob(blob)
+
+    def _metadata_if_holding(self, cloud_path: str, data: bytes) -> ObjectMetadata | None:
+        """The object's metadata if it holds exactly ``data``, else None."""
+        try:
+            current, generation = self._download_bytes_with_generation(cloud_path)
+        except CloudObjectNotFound:
+            return None
+        if current != data:
+            return None
+        metadata = self.get_metadata(cloud_path)
+        return metadata if metadata is not None and metadata.generation == generation else None
+
+    def overwrite_custom_metadata(
+        self, cloud_path: str, metadata: dict[str, Any], if_generation_match: int | None = None
+    ) -> None:
+        """Replace the object's ``plait__*`` custom metadata with ``metadata`` (values JSON-encoded).
+
+        :param if_generation_match: change the metadata only if the object's generation is this
+            (a patch keeps the generation, so retrying it is unambiguous)
+        :raise plait.exceptions.PreconditionFailed: if ``if_generation_match`` is not met
+        """
         blob = self._blob(cloud_path)
-        self._call(cloud_path, blob.reload, retry=self._retry, timeout=REQUEST_TIMEOUT)
+        conditions = {} if if_generation_match is None else {"if_generation_match": if_generation_match}
+        self._call(cloud_path, blob.reload, retry=self._retry, timeout=REQUEST_TIMEOUT, **conditions)
         # Keep any custom metadata that is not ours; replace ours whole. A patch merges keys, so ours
         # that are not in ``metadata`` are removed explicitly (GCS deletes keys patched to None).
         existing = blob.metadata or {}
         removed = {key: None for key in existing if key.startswith("plait__")}
         kept = {key: value for key, value in existing.items() if not key.startswith("plait__")}
         blob.metadata = {**removed, **kept, **encode_custom_metadata(metadata)}
-        self._call(cloud_path, blob.patch, retry=self._retry, timeout=REQUEST_TIMEOUT)
+        self._call(cloud_path, blob.patch, retry=self._retry, timeout=REQUEST_TIMEOUT, **conditions)
 
-    def delete(self, cloud_path: str) -> None:
+    def delete(self, cloud_path: str, if_generation_match: int | None = None) -> None:
+        """Delete an object.
+
+        :param if_generation_match: delete only if the object's generation is this
+        :raise plait.exceptions.CloudObjectNotFound: if there is no such object
+        :raise plait.exceptions.PreconditionFailed: if ``if_generation_match`` is not met
+        """
         blob = self._blob(cloud_path)
-        self._call(cloud_path, blob.delete, retry=self._retry, timeout=REQUEST_TIMEOUT)
+        self._call(
+            cloud_path,
+            blob.delete,
+            if_generation_match=if_generation_match,
+            retry=self._retry,
+            timeout=REQUEST_TIMEOUT,
+        )
 
     # -- reading --
 
@@ -248,9 +363,15 @@ class GoogleCloudStorageClient:
             if os.path.exists(temporary_path):
                 os.remove(temporary_path)
 
-    def download_to_stream(self, cloud_path: str, stream: Any) -> None:
-        """Write an object's bytes into any object with a ``write`` method, chunk by chunk."""
+    def download_to_stream(self, cloud_path: str, stream: Any, generation: int | None = None) -> None:
+        """Write an object's bytes into any object with a ``write`` method, chunk by chunk.
+
+        :param generation: download this generation of the object (the live one if None)
+        :raise plait.exceptions.CloudObjectNotFound: if the object (or that generation of it) does not exist
+        """
         blob = self._blob(cloud_path)
+        if generation is not None:
+            blob = blob.bucket.blob(blob.name, generation=generation)
         self._call(cloud_path, blob.download_to_file, stream, retry=self._retry, timeout=REQUEST_TIMEOUT)
 
     def download_as_string(self, cloud_path: str) -> str:
@@ -258,6 +379,36 @@ class GoogleCloudStorageClient:
         blob = self._blob(cloud_path)
         data = self._call(cloud_path, blob.download_as_bytes, retry=self._retry, timeout=REQUEST_TIMEOUT)
         return data.decode("utf-8")
+
+    def download_as_string_with_generation(self, cloud_path: str) -> tuple[str, int]:
+        """Download a small text object and the generation those bytes belong to.
+
+        The generation is what a later ``if_generation_match`` compares with, so a
+        read-modify-write built on it cannot overwrite a change made in between.
+
+        :raise plait.exceptions.CloudObjectNotFound: if there is no such object
+        """
+        data, generation = self._download_bytes_with_generation(cloud_path)
+        return data.decode("utf-8"), generation
+
+    def _download_bytes_with_generation(self, cloud_path: str) -> tuple[bytes, int]:
+        blob = self._blob(cloud_path)
+        data = self._call(cloud_path, blob.download_as_bytes, retry=self._retry, timeout=REQUEST_TIMEOUT)
+        if blob.generation is not None:  # from the response's x-goog-generation header
+            return data, blob.generation
+
+        # A server that does not send the header: read the live generation, then exactly its bytes.
+        metadata = self.get_metadata(cloud_path)
+        if metadata is None or metadata.generation is None:
+            raise CloudObjectNotFound(f"{cloud_path} does not exist (check the bucket's name too).")
+        data = self._call(
+            cloud_path,
+            blob.download_as_bytes,
+            if_generation_match=metadata.generation,
+            retry=self._retry,
+            timeout=REQUEST_TIMEOUT,
+        )
+        return data, metadata.generation
 
     def list_objects(self, cloud_path: str, recursive: bool = False) -> Iterator[ObjectMetadata]:
         """The objects under a "directory" (its direct children, or all descendants if recursive)."""
@@ -309,37 +460,66 @@ class GoogleCloudStorageClient:
 
     @property
     def _retry(self) -> Any:
+        """google-cloud-storage's retry policy, bounded by ``retry_deadline()``."""
         from google.cloud.storage.retry import DEFAULT_RETRY
 
-        return DEFAULT_RETRY
+        return DEFAULT_RETRY.with_timeout(retry_deadline())
 
     def _call(self, cloud_path: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
         """Call the storage library, translating its errors into plait's."""
-        from google.api_core import exceptions as api_exceptions
-
         try:
             return function(*args, **kwargs)
-        except api_exceptions.NotFound as error:
-            raise CloudObjectNotFound(
-                f"{cloud_path} does not exist (check the bucket's name too): {error.message}"
-            ) from error
-        except (api_exceptions.Forbidden, api_exceptions.Unauthorized) as error:
-            raise CloudStorageError(
-                f"Access to {cloud_path} was refused ({error.code}): check that your credentials' "
-                f"service account has permission for this bucket. {error.message}"
-            ) from error
-        except api_exceptions.GoogleAPICallError as error:
-            raise CloudStorageError(f"Cloud storage request for {cloud_path} failed: {error}") from error
+        except Exception as error:
+            translated = _translate_error(cloud_path, error)
+            if translated is None:
+                raise
+            raise translated from error
 
     def _iterate(self, cloud_path: str, iterator: Any) -> Iterator[Any]:
-        from google.api_core import exceptions as api_exceptions
-
         try:
             yield from iterator
-        except api_exceptions.NotFound as error:
-            raise CloudObjectNotFound(f"The bucket of {cloud_path} does not exist: {error.message}") from error
-        except api_exceptions.GoogleAPICallError as error:
-            raise CloudStorageError(f"Listing {cloud_path} failed: {error}") from error
+        except Exception as error:
+            translated = _translate_error(cloud_path, error, listing=True)
+            if translated is None:
+                raise
+            raise translated from error
+
+
+def _translate_error(cloud_path: str, error: Exception, listing: bool = False) -> Exception | None:
+    """The plait exception for an error from the storage library (None: not the library's, re-raise it)."""
+    import requests
+    from google.api_core import exceptions as api_exceptions
+    from google.auth import exceptions as auth_exceptions
+
+    if isinstance(error, api_exceptions.NotFound):
+        if listing:
+            return CloudObjectNotFound(f"The bucket of {cloud_path} does not exist: {error.message}")
+        return CloudObjectNotFound(f"{cloud_path} does not exist (check the bucket's name too): {error.message}")
+    if isinstance(error, api_exceptions.PreconditionFailed):
+        return PreconditionFailed(
+            f"{cloud_path} was not written: it changed (or was created) since the generation the write was "
+            f"conditional on. {error.message}"
+        )
+    if isinstance(error, api_exceptions.Forbidden | api_exceptions.Unauthorized):
+        return CloudStorageError(
+            f"Access to {cloud_path} was refused ({error.code}): check that your credentials' "
+            f"service account has permission for this bucket. {error.message}"
+        )
+    transient = isinstance(error, api_exceptions.RetryError) or (
+        isinstance(error, api_exceptions.GoogleAPICallError) and (error.code == 429 or (error.code or 0) >= 500)
+    )
+    if transient or isinstance(
+        error, requests.ConnectionError | requests.Timeout | ConnectionError | auth_exceptions.TransportError
+    ):
+        cause = getattr(error, "cause", None) or error
+        return StorageUnavailable(
+            f"Cloud storage is unavailable for {cloud_path} (retried for up to {retry_deadline():g} s; "
+            f"{RETRY_DEADLINE_VARIABLE} sets how long): {cause}"
+        )
+    if isinstance(error, api_exceptions.GoogleAPICallError):
+        action = "Listing" if listing else "Cloud storage request for"
+        return CloudStorageError(f"{action} {cloud_path} failed: {error}")
+    return None
 
 
 def validate_expiration(expiration: dt.timedelta | dt.datetime) -> dt.timedelta:
