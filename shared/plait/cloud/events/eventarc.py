@@ -10,7 +10,11 @@ Two event types reach plait's functions:
   ``//storage.googleapis.com/projects/_/buckets/<bucket>``, subject ``objects/<name>``, data the
   object's resource (``bucket``, ``name``, ``generation`` and ``size`` as strings, ...).
 
-Either may arrive in binary mode (``ce-*`` headers, data as the body) or structured mode (one JSON
+A Pub/Sub message may also arrive from a plain push subscription (no Eventarc; the Pub/Sub
+emulator's push works so): a JSON body ``{"message": {...}, "subscription": ...}`` with no
+CloudEvent headers. ``read_pubsub_delivery`` accepts both.
+
+Either CloudEvent may arrive in binary mode (``ce-*`` headers, data as the body) or structured mode (one JSON
 document). Parsing turns them into small typed records (``PubSubDelivery``, ``ObjectFinalized``)
 or raises ``InvalidEvent`` saying what is wrong: callers treat that as a permanent error.
 """
@@ -70,6 +74,34 @@ def read_cloud_event(headers: Mapping[str, str], body: bytes) -> Any:
         raise InvalidEvent(f"The request is not a valid CloudEvent: {type(error).__name__}: {error}") from None
 
 
+def is_cloud_event(headers: Mapping[str, str]) -> bool:
+    """Does an HTTP request carry a CloudEvent (binary or structured mode)?"""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    return "ce-specversion" in lowered or lowered.get("content-type", "").startswith("application/cloudevents")
+
+
+def read_pubsub_delivery(headers: Mapping[str, str], body: bytes) -> tuple[PubSubDelivery, Any]:
+    """The Pub/Sub message in a request, from an Eventarc CloudEvent or a plain push subscription;
+    also returns the CloudEvent (None for a plain push) so a failure can still find the attributes.
+
+    :raise plait.exceptions.InvalidEvent: if the request holds neither
+    """
+    if is_cloud_event(headers):
+        cloud_event = read_cloud_event(headers, body)
+        return pubsub_delivery(cloud_event), cloud_event
+    try:
+        envelope = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidEvent("The request is neither a CloudEvent nor a Pub/Sub push (its body is not JSON).") from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("message"), dict):
+        raise InvalidEvent("The request is neither a CloudEvent nor a Pub/Sub push (no 'message' object).")
+    subscription = envelope.get("subscription")
+    return _delivery_from_envelope(envelope, message_id_fallback="", topic=None), {
+        "data": envelope,
+        "push": subscription,
+    }
+
+
 def pubsub_delivery(cloud_event: Any) -> PubSubDelivery:
     """The Pub/Sub message carried by a ``messagePublished`` CloudEvent.
 
@@ -78,9 +110,15 @@ def pubsub_delivery(cloud_event: Any) -> PubSubDelivery:
     if cloud_event["type"] != PUBSUB_MESSAGE_PUBLISHED:
         raise InvalidEvent(f"Expected a {PUBSUB_MESSAGE_PUBLISHED} CloudEvent, got {cloud_event['type']!r}.")
     envelope = _json_data(cloud_event)
+    source = str(cloud_event["source"])
+    topic = source.rsplit("/topics/", 1)[1] if "/topics/" in source else None
+    return _delivery_from_envelope(envelope, message_id_fallback=cloud_event["id"], topic=topic)
+
+
+def _delivery_from_envelope(envelope: dict[str, Any], message_id_fallback: str, topic: str | None) -> PubSubDelivery:
     message = envelope.get("message")
     if not isinstance(message, dict):
-        raise InvalidEvent("The Pub/Sub CloudEvent's data has no 'message' object.")
+        raise InvalidEvent("The Pub/Sub envelope has no 'message' object.")
 
     encoded = message.get("data", "")
     if not isinstance(encoded, str):
@@ -96,9 +134,7 @@ def pubsub_delivery(cloud_event: Any) -> PubSubDelivery:
     ):
         raise InvalidEvent("The Pub/Sub message's 'attributes' must map strings to strings.")
 
-    message_id = message.get("messageId") or message.get("message_id") or cloud_event["id"]
-    source = str(cloud_event["source"])
-    topic = source.rsplit("/topics/", 1)[1] if "/topics/" in source else None
+    message_id = message.get("messageId") or message.get("message_id") or message_id_fallback
     return PubSubDelivery(
         data=data,
         attributes=attributes,

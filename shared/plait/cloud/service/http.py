@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from plait.cloud.events.eventarc import object_finalized, pubsub_delivery, read_cloud_event
+from plait.cloud.events.eventarc import is_cloud_event, object_finalized, read_cloud_event, read_pubsub_delivery
 from plait.cloud.service.context import get_service_context
 from plait.exceptions import (
     CloudStorageError,
@@ -42,13 +42,23 @@ def respond(status: int, body: dict[str, Any]) -> tuple[str, int, dict[str, str]
 
 
 def pubsub_endpoint(request: Any, handler: Callable[[Any, Any], Any]) -> tuple[str, int, dict[str, str]]:
-    """Serve a Pub/Sub-triggered function: parse the CloudEvent, call ``handler(delivery, service)``."""
-    return _serve(request, lambda cloud_event, service: handler(pubsub_delivery(cloud_event), service), answer=True)
+    """Serve a Pub/Sub-triggered function (an Eventarc CloudEvent, or a plain Pub/Sub push):
+    call ``handler(delivery, service)``."""
+
+    def parse(headers: Any, body: bytes) -> tuple[Any, Any]:
+        return read_pubsub_delivery(headers, body)
+
+    return _serve(request, parse, handler, answer=True)
 
 
 def storage_endpoint(request: Any, handler: Callable[[Any, Any], Any]) -> tuple[str, int, dict[str, str]]:
     """Serve a storage-triggered function: parse the CloudEvent, call ``handler(finalized, service)``."""
-    return _serve(request, lambda cloud_event, service: handler(object_finalized(cloud_event), service), answer=False)
+
+    def parse(headers: Any, body: bytes) -> tuple[Any, Any]:
+        cloud_event = read_cloud_event(headers, body)
+        return object_finalized(cloud_event), cloud_event
+
+    return _serve(request, parse, handler, answer=False)
 
 
 def signing_endpoint(request: Any) -> tuple[str, int, dict[str, str]]:
@@ -71,24 +81,26 @@ def signing_endpoint(request: Any) -> tuple[str, int, dict[str, str]]:
     return response.json(), response.status, JSON_HEADERS
 
 
-def _serve(request: Any, handle: Callable[[Any, Any], Any], answer: bool) -> tuple[str, int, dict[str, str]]:
+def _serve(
+    request: Any, parse: Callable[[Any, bytes], tuple[Any, Any]], handler: Callable[[Any, Any], Any], answer: bool
+) -> tuple[str, int, dict[str, str]]:
     try:
         service = get_service_context()
     except ServiceMisconfigured as problem:
         logger.error("%s", problem)
         return respond(500, {"error": "misconfigured", "detail": str(problem)})
 
-    cloud_event = None
+    body = request.get_data(cache=False)
     try:
-        cloud_event = read_cloud_event(request.headers, request.get_data(cache=False))
-        outcome = handle(cloud_event, service)
+        parsed, _ = parse(request.headers, body)
+        outcome = handler(parsed, service)
     except InvalidEvent as problem:
         # Malformed CloudEvent or envelope: acknowledge it (redelivery cannot fix it), and tell the
         # parent if the message's attributes say who it is.
-        if answer and cloud_event is not None:
+        if answer:
             from plait.cloud.service.rejection import reject
 
-            reject(service, _attributes_of(cloud_event), problem)
+            reject(service, _attributes_in(request.headers, body), problem)
         logger.error("Rejected a malformed event: %s", problem)
         return respond(200, {"action": "rejected", "detail": str(problem)})
     except QuestionInProgress as problem:
@@ -103,12 +115,15 @@ def _serve(request: Any, handle: Callable[[Any, Any], Any], answer: bool) -> tup
     return respond(200, asdict(outcome))
 
 
-def _attributes_of(cloud_event: Any) -> Any:
-    """The Pub/Sub attributes in a CloudEvent whose envelope is otherwise unusable, if there are any."""
+def _attributes_in(headers: Any, body: bytes) -> Any:
+    """The Pub/Sub attributes in a request whose event is otherwise unusable, if there are any."""
     try:
-        data = cloud_event.get_data()
-        if isinstance(data, bytes | str):
-            data = json.loads(data)
+        if is_cloud_event(headers):
+            data = read_cloud_event(headers, body).get_data()
+            if isinstance(data, bytes | str):
+                data = json.loads(data)
+        else:
+            data = json.loads(body)
         return data["message"]["attributes"]
-    except Exception:
+    except Exception:  # no attributes to be found: nobody to answer
         return None
