@@ -45,12 +45,18 @@ def signing_credentials(service_account_key_file, monkeypatch):
     return path, private_key
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_credentials(monkeypatch):
-    """Tests never use the developer's own Google credentials."""
-    if "GOOGLE_APPLICATION_CREDENTIALS" in os.environ:
-        monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")
-    monkeypatch.setenv("CLOUDSDK_CONFIG", os.path.join(os.devnull, "no-gcloud-config"))
+@pytest.fixture(scope="session", autouse=True)
+def _no_ambient_credentials():
+    """Tests never use the developer's own Google credentials: they are removed once, for the session
+    (not before each test, which would also remove the throwaway key a running local stack set)."""
+    saved = {name: os.environ.pop(name, None) for name in ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG")}
+    os.environ["CLOUDSDK_CONFIG"] = os.path.join(os.devnull, "no-gcloud-config")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ class _PlaitGroup(click.Group):
             if ctx.find_root().params.get("verbose"):
                 raise
             message = str(error) if isinstance(error, PlaitException) else f"{type(error).__name__}: {error}"
+            message = message.split("\n\nRemote traceback", 1)[0]  # a child's traceback: shown with --verbose
             raise click.ClickException(f"{message}\n(run with `plait --verbose ...` to see the traceback)") from error
 
 
@@ -64,10 +65,13 @@ def _register_commands() -> None:
     from plait.cli.dataset import dataset
     from plait.cli.demo import demo
     from plait.cli.run import run
+    from plait.cli.service import ask, start
 
     cli.add_command(dataset)
     cli.add_command(demo)
     cli.add_command(run)
+    cli.add_command(start)
+    cli.add_command(ask)
 
 
 _register_commands()

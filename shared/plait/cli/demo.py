@@ -21,20 +21,9 @@ from importlib import resources
 import click
 from rich.markup import escape
 
-from plait.cli.output import console, format_tags
+from plait.cli.output import EventPrinter, console, format_tags
 
 EXAMPLE_SERVICE = "wind-shear"
-
-
-class _EventPrinter(logging.Handler):
-    """Prints what the parent receives: forwarded log records and the answer handler's notes."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.name.startswith("plait.cloud.events.answers"):
-            console.print(f"   [cyan]event[/cyan]   {escape(message)}")
-        elif message.startswith("["):
-            console.print(f"   [green]log[/green]     {escape(message)}")
 
 
 @click.command()
@@ -50,7 +39,7 @@ def demo(keep: bool) -> None:
     with resources.as_file(resources.files("plait.examples").joinpath(EXAMPLE_SERVICE)) as source:
         shutil.copytree(source, service_directory, ignore=shutil.ignore_patterns("__pycache__"))
 
-    printer = _EventPrinter()
+    printer = EventPrinter(to=console)
     answers_logger = logging.getLogger("plait.cloud.events.answers")
     started = time.perf_counter()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -52,3 +53,22 @@ def byte_progress(description: str, total: int | None) -> Iterator[Callable[[int
     with progress:
         task = progress.add_task(description, total=total)
         yield lambda done: progress.advance(task, done)
+
+
+class EventPrinter(logging.Handler):
+    """Prints what a parent receives while it waits: the child's forwarded log records and the
+    answer handler's notes (delivery acknowledgement, heartbeats). Attach it to the root logger
+    with the ``plait.cloud.events.answers`` logger at DEBUG."""
+
+    def __init__(self, to: Console | None = None) -> None:
+        super().__init__()
+        self.to = to or error_console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        message = record.getMessage()
+        if record.name.startswith("plait.cloud.events.answers"):
+            self.to.print(f"   [cyan]event[/cyan]   {escape(message)}")
+        elif message.startswith("["):
+            self.to.print(f"   [green]log[/green]     {escape(message)}")

@@ -2,7 +2,8 @@
 
 ``get_transport()`` chooses by the ``PLAIT_TRANSPORT`` environment variable: ``pubsub`` (the
 default; Google Cloud Pub/Sub, or its emulator when ``PUBSUB_EMULATOR_HOST`` is set) or ``local``
-(the local stack's in-process bus).
+(the local stack's in-process bus, or, with ``PLAIT_LOCAL_BUS_URL`` set, the bus of a local stack
+running in another process: see ``plait.cloud.transport.remote_bus``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def get_transport(name: str | None = None, project_name: str | None = None) -> T
 
     name = name or os.environ.get("PLAIT_TRANSPORT", "pubsub")
     if name == "local":
+        if os.environ.get("PLAIT_LOCAL_BUS_URL"):
+            from plait.cloud.transport.remote_bus import RemoteBus
+
+            return RemoteBus(os.environ["PLAIT_LOCAL_BUS_URL"])
         from plait.cloud.transport.local import LocalBus
 
         return LocalBus.instance()
