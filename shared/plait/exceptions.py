@@ -183,3 +183,79 @@ class QuestionConflict(InvalidInputException):
 
 class ClaimLost(PlaitException):
     """Another runner took over this runner's claim on a question (its lease had expired): stop running it."""
+
+
+# Experiments.
+
+
+class InvalidExperimentsLocation(InvalidInputException):
+    """An experiments location is neither a local directory nor a ``gs://bucket/prefix``."""
+
+
+class InvalidExperimentTitle(InvalidInputException):
+    """An experiment's title is not text, or is longer than 256 characters."""
+
+
+class InvalidExperimentDescription(InvalidInputException):
+    """An experiment's description is not text, or is longer than 5000 characters."""
+
+
+class InvalidExperimentTag(InvalidInputException):
+    """An experiment tag does not match ``^[a-zA-Z0-9\\-_:/]+$`` or is longer than 64 characters."""
+
+
+class TooManyExperimentTags(InvalidExperimentTag):
+    """More than 64 tags were given in one request (on creation, or to one ``add_tags``)."""
+
+
+class DuplicateExperimentTags(InvalidExperimentTag):
+    """The same tag (compared case-insensitively) was given twice in one request."""
+
+
+class ExperimentTagNotFound(InvalidExperimentTag, LookupError):
+    """A tag to remove is not one of the experiment's tags."""
+
+
+class InvalidEID(InvalidInputException):
+    """An experiment EID is not of the form ``YYYYMMDD-N``."""
+
+
+class InvalidExperimentSearch(InvalidInputException):
+    """A search's text, tags, dates, limit or offset are not valid."""
+
+
+class InvalidExperimentFileName(InvalidPathException):
+    """An experiment file name is empty, ``.``/``..``, has a path separator, or is reserved for plait."""
+
+
+class ExperimentNotFound(PlaitException, LookupError):
+    """No experiment has the EID or UUID given (or it was removed)."""
+
+
+class ExperimentFileNotFound(FileNotFoundException):
+    """Files named in a request are not files of the experiment; ``missing`` names every one."""
+
+    def __init__(self, message: str = "", *args: object, missing: tuple[str, ...] = ()):
+        super().__init__(message, *args)
+        #: Every file name asked for that the experiment does not have.
+        self.missing = tuple(missing)
+
+
+class InvalidExtension(InvalidInputException):
+    """An extension cannot be registered: a bad name, or a service directory without a usable twine."""
+
+
+class ExtensionNotFound(PlaitException, LookupError):
+    """No extension (or no action of an extension) has the name given."""
+
+
+class ExtensionUnavailable(ServiceUnavailable):
+    """An extension's service cannot be reached: e.g. no local stack serves it."""
+
+
+class TaskNotFound(PlaitException, LookupError):
+    """No task has the id given."""
+
+
+class TaskAlreadyEnded(InvalidInputException):
+    """A task that has already ended (succeeded, failed or was revoked) cannot be cancelled."""

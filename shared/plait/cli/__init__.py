@@ -64,6 +64,8 @@ def cli(verbose: bool) -> None:
 def _register_commands() -> None:
     from plait.cli.dataset import dataset
     from plait.cli.demo import demo
+    from plait.cli.experiments import experiments, extensions, tasks
+    from plait.cli.package import package
     from plait.cli.run import run
     from plait.cli.service import ask, start
 
@@ -72,6 +74,10 @@ def _register_commands() -> None:
     cli.add_command(run)
     cli.add_command(start)
     cli.add_command(ask)
+    cli.add_command(package)
+    cli.add_command(experiments)
+    cli.add_command(extensions)
+    cli.add_command(tasks)
 
 
 _register_commands()

@@ -17,6 +17,7 @@ analysis as its parent question.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -116,7 +117,9 @@ class Child:
         if not questions:
             return []
         with ThreadPoolExecutor(max_workers=min(len(questions), 32)) as executor:
-            futures = [executor.submit(self.ask, **question) for question in questions]
+            # Each question runs in a copy of this context, so questions asked from inside an analysis
+            # still name it as their parent (and its log capture still takes their forwarded logs).
+            futures = [executor.submit(contextvars.copy_context().run, self.ask, **question) for question in questions]
             return [future.result() for future in futures]
 
     def cancel(self, question_uuid: str, reason: str = "") -> None:

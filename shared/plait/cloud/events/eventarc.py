@@ -25,10 +25,12 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 from plait.exceptions import InvalidEvent
 
@@ -68,16 +70,21 @@ def read_cloud_event(headers: Mapping[str, str], body: bytes) -> Any:
     """
     from cloudevents.http import from_http
 
+    headers = {key: unquote(value) if _is_attribute_header(key) else value for key, value in headers.items()}
     try:
-        return from_http(dict(headers), body)
+        return from_http(headers, body)
     except Exception as error:  # the library raises many kinds of errors on malformed input
         raise InvalidEvent(f"The request is not a valid CloudEvent: {type(error).__name__}: {error}") from None
 
 
 def is_cloud_event(headers: Mapping[str, str]) -> bool:
-    """Does an HTTP request carry a CloudEvent (binary or structured mode)?"""
+    """Does an HTTP request carry a CloudEvent (binary or structured mode)? Any ``ce-*`` header says it
+    was meant to, so a binary-mode event missing ``ce-specversion`` is a malformed CloudEvent, not a
+    plain push."""
     lowered = {key.lower(): value for key, value in headers.items()}
-    return "ce-specversion" in lowered or lowered.get("content-type", "").startswith("application/cloudevents")
+    return any(key.startswith("ce-") for key in lowered) or lowered.get("content-type", "").startswith(
+        "application/cloudevents"
+    )
 
 
 def read_pubsub_delivery(headers: Mapping[str, str], body: bytes) -> tuple[PubSubDelivery, Any]:
@@ -157,19 +164,17 @@ def object_finalized(cloud_event: Any) -> ObjectFinalized:
     bucket, name, generation = data.get("bucket"), data.get("name"), data.get("generation")
     if not isinstance(bucket, str) or not bucket or not isinstance(name, str) or not name:
         raise InvalidEvent("The storage CloudEvent's object has no bucket or name.")
-    if not isinstance(generation, str | int) or not str(generation).isdigit():
+    if not _is_whole_number(generation):
         raise InvalidEvent(f"The storage CloudEvent's object has an invalid generation {generation!r}.")
     size = data.get("size")
-    try:
-        size = int(size) if size is not None else None
-    except (TypeError, ValueError):
-        raise InvalidEvent(f"The storage CloudEvent's object has an invalid size {size!r}.") from None
+    if size is not None and not _is_whole_number(size):
+        raise InvalidEvent(f"The storage CloudEvent's object has an invalid size {size!r}.")
     return ObjectFinalized(
         bucket=bucket,
         name=name,
         generation=str(generation),
         metageneration=str(data["metageneration"]) if data.get("metageneration") is not None else None,
-        size=size,
+        size=int(size) if size is not None else None,
         content_type=data.get("contentType"),
     )
 
@@ -256,11 +261,28 @@ def make_object_finalized_cloud_event(
 
 
 def to_http(cloud_event: Any, structured: bool = False) -> tuple[dict[str, str], bytes]:
-    """Headers and body to POST a CloudEvent in binary (default) or structured mode."""
+    """Headers and body to POST a CloudEvent in binary (default) or structured mode.
+
+    In binary mode, attribute values are percent-encoded in their ``ce-*`` headers as the CloudEvents
+    HTTP binding requires (an object's name in ``ce-subject`` may hold any Unicode character; an HTTP
+    header cannot); ``read_cloud_event`` decodes them.
+    """
     from cloudevents.conversion import to_binary, to_structured
 
     headers, body = to_structured(cloud_event) if structured else to_binary(cloud_event)
-    return dict(headers), body if isinstance(body, bytes) else body.encode("utf-8")
+    headers = {
+        key: quote(str(value), safe=_HEADER_SAFE) if _is_attribute_header(key) else value
+        for key, value in headers.items()
+    }
+    return headers, body if isinstance(body, bytes) else body.encode("utf-8")
+
+
+#: What the CloudEvents HTTP binding leaves unencoded in a header: printable ASCII but '"' and '%'.
+_HEADER_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) not in '"%')
+
+
+def _is_attribute_header(name: str) -> bool:
+    return name.lower().startswith("ce-")
 
 
 def _json_data(cloud_event: Any) -> dict[str, Any]:
@@ -273,6 +295,11 @@ def _json_data(cloud_event: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidEvent("The CloudEvent's data must be a JSON object.")
     return data
+
+
+def _is_whole_number(value: Any) -> bool:
+    """A non-negative integer, or its decimal digits (ASCII only: ``"²".isdigit()`` is true)."""
+    return isinstance(value, str | int) and re.fullmatch(r"[0-9]+", str(value)) is not None
 
 
 def _rfc3339(moment: dt.datetime) -> str:

@@ -135,6 +135,8 @@ def decode_event(data: bytes, attributes: dict[str, str]) -> dict[str, Any]:
         event = json.loads(data)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidEvent(f"The event's data is not JSON: {error}") from error
+    except RecursionError:
+        raise InvalidEvent("The event's data is nested too deeply to decode.") from None
     validate_event(event, attributes)
     return event
 

@@ -11,7 +11,8 @@ For each message on the analyses topic:
 4. run the app through the service's ``Runner`` while a watchdog thread sends heartbeats, renews
    the claim and checks for cancellation (a cancelled analysis is interrupted: see below);
 5. record the answer (a ``result`` or an ``exception``), then publish it. The first answer
-   recorded wins, so a late duplicate run can never publish a second, different answer.
+   recorded wins, so a late duplicate run can never publish a second, different answer; a runner
+   whose claim was taken over (``ClaimLost``: it was presumed dead) stops without answering.
 
 Cancellation interrupts the app by raising ``QuestionCancelled`` in its thread at its next Python
 instruction (``PyThreadState_SetAsyncExc``): an app blocked in a long call into C code stops when
@@ -77,7 +78,12 @@ def answer_question(delivery: PubSubDelivery, service: Any) -> Outcome:
             _publish(publisher, service.store.record_answer(question_uuid, [answer]))
             return Outcome("cancelled", question_uuid)
 
-        answer = _run(event, attributes, service, publisher, claim)
+        try:
+            answer = _run(event, attributes, service, publisher, claim)
+        except ClaimLost:
+            # Another runner took the question over (this one was presumed dead): it answers, not this one.
+            logger.warning("Question %s was taken over by another runner; stopped without answering.", question_uuid)
+            return Outcome("claim_lost", question_uuid)
         recorded = service.store.record_answer(question_uuid, [answer])
         _publish(publisher, recorded)
         claim.release()
@@ -104,9 +110,13 @@ def _run(event: dict, attributes: dict, service: Any, publisher: EventPublisher,
                 allow_save_diagnostics_data_on_crash=event.get("save_diagnostics") == "SAVE_DIAGNOSTICS_ON_CRASH",
                 sent_messages=publisher.sent,
             )
-    except (QuestionCancelled, ClaimLost) as error:
+    except QuestionCancelled as error:
+        # The watchdog raises the bare type in the app's thread: say what happened (the traceback says where).
+        error.args = error.args or (f"Question {question_uuid} was cancelled while it was running.",)
         logger.warning("Question %s stopped: %s", question_uuid, error)
         return publisher.exception_answer(error)
+    except ClaimLost:
+        raise
     except Exception as error:  # the app's own error: the parent re-raises it
         logger.exception("Question %s failed.", question_uuid)
         return publisher.exception_answer(error)

@@ -26,7 +26,7 @@ from plait.cloud.events.eventarc import is_cloud_event, object_finalized, read_c
 from plait.cloud.service.context import get_service_context
 from plait.exceptions import (
     CloudStorageError,
-    InvalidEvent,
+    InvalidInputException,
     QuestionInProgress,
     ServiceMisconfigured,
     ServiceUnavailable,
@@ -78,6 +78,9 @@ def signing_endpoint(request: Any) -> tuple[str, int, dict[str, str]]:
     except (ServiceUnavailable, CloudStorageError) as problem:
         logger.warning("Signing failed transiently: %s", problem)
         response = error(503, "Storage is unavailable; try again shortly.")
+    except Exception:  # still answer in JSON, as every other error is
+        logger.exception("Unexpected error signing a URL.")
+        response = error(500, "The signed-URL service failed unexpectedly; see its logs.")
     return response.json(), response.status, JSON_HEADERS
 
 
@@ -94,9 +97,10 @@ def _serve(
     try:
         parsed, _ = parse(request.headers, body)
         outcome = handler(parsed, service)
-    except InvalidEvent as problem:
-        # Malformed CloudEvent or envelope: acknowledge it (redelivery cannot fix it), and tell the
-        # parent if the message's attributes say who it is.
+    except InvalidInputException as problem:
+        # Malformed CloudEvent or envelope, or an event naming something impossible (e.g. an object
+        # name GCS cannot hold): acknowledge it (redelivery cannot fix it), and tell the parent if
+        # the message's attributes say who it is.
         if answer:
             from plait.cloud.service.rejection import reject
 
@@ -116,14 +120,18 @@ def _serve(
 
 
 def _attributes_in(headers: Any, body: bytes) -> Any:
-    """The Pub/Sub attributes in a request whose event is otherwise unusable, if there are any."""
+    """The Pub/Sub attributes in a request whose event is otherwise unusable, if there are any.
+
+    Read from the body as it is, so that they are found even when the CloudEvent around them is
+    malformed: the body is the Pub/Sub envelope (binary mode, plain push) or holds it as ``data``
+    (structured mode).
+    """
     try:
-        if is_cloud_event(headers):
-            data = read_cloud_event(headers, body).get_data()
-            if isinstance(data, bytes | str):
-                data = json.loads(data)
-        else:
-            data = json.loads(body)
-        return data["message"]["attributes"]
+        envelope = json.loads(body)
+        if is_cloud_event(headers) and "message" not in envelope:  # structured mode
+            envelope = envelope["data"]
+            if isinstance(envelope, str):
+                envelope = json.loads(envelope)
+        return envelope["message"]["attributes"]
     except Exception:  # no attributes to be found: nobody to answer
         return None

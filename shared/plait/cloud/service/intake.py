@@ -16,6 +16,7 @@ acknowledged; transient failures raise, so the trigger retries.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,17 @@ def handle_question(delivery: PubSubDelivery, service: Any) -> Outcome:
                 f"This question is for {attributes['recipient']!r}, but this is {service.sruid!r}: ask the right "
                 "service, or check its revision tag."
             )
-        service.twine.validate_values("input_values", event.get("input_values"))
+        if attributes["reply_to"] in (service.settings.questions_topic, service.settings.analyses_topic):
+            raise InvalidEvent(
+                f"reply_to is {attributes['reply_to']!r}, one of this service's own input topics: answers must go "
+                f"to a topic the parent reads (e.g. {service.settings.revision.answers_topic!r})."
+            )
+        input_values = event.get("input_values")
+        # Values in an event are JSON values: a string is a string, never JSON text or a path to a file
+        # (which ``validate_values`` would read from this machine's disk).
+        service.twine.validate_values(
+            "input_values", json.dumps(input_values) if isinstance(input_values, str) else input_values
+        )
         service.twine.validate_manifest("input_manifest", event.get("input_manifest"))
         service.store.record_question(attributes["question_uuid"], event, attributes)
     except Exception as error:

@@ -1,5 +1,7 @@
 """Answering a question that can never succeed: an ``exception`` event to the parent, if one can be
-identified from the message's attributes; otherwise the problem is only logged."""
+identified from the message's attributes; otherwise the problem is only logged. A child's event
+(an answer) and a message whose ``reply_to`` is one of this service's own input topics are never
+answered: the answer would come straight back as another bad message, in an endless loop."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import logging
 import re
 from typing import Any
 
+from plait.cloud.events.messages import CHILD
 from plait.cloud.events.publisher import EventPublisher
 from plait.exceptions import PlaitException
 
@@ -24,6 +27,16 @@ def reject(service: Any, attributes: Any, error: BaseException) -> bool:
     parent = identify_parent(attributes)
     if parent is None:
         logger.error("Rejected a message whose sender cannot be identified (nothing to answer): %s", error)
+        return False
+    if attributes.get("sender_type") == CHILD or parent["reply_to"] in _own_input_topics(service):
+        # A child's event is itself an answer, and this service consumes its own input topics: an
+        # exception event sent there would come back as another bad message, and so on forever.
+        logger.error(
+            "Rejected an event that must not be answered (a child's event, or reply_to %s is one of this "
+            "service's own topics): %s",
+            parent["reply_to"],
+            error,
+        )
         return False
     logger.error("Rejected question %s: %s: %s", parent["question_uuid"], type(error).__name__, error)
     publisher = EventPublisher(service.transport, parent, sender=service.sruid)
@@ -51,6 +64,10 @@ def identify_parent(attributes: Any) -> dict[str, str] | None:
     sender = attributes.get("sender")
     parent["sender"] = sender if isinstance(sender, str) and 0 < len(sender) <= 512 else "unknown"
     return parent
+
+
+def _own_input_topics(service: Any) -> tuple[str, ...]:
+    return (service.settings.questions_topic, service.settings.analyses_topic)
 
 
 def is_permanent(error: BaseException) -> bool:

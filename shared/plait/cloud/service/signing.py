@@ -134,7 +134,7 @@ def _expiration(value: Any) -> dt.timedelta:
 
 
 def _sign(path: str, kind: str, lifetime: dt.timedelta, allowed_prefixes: tuple[str, ...]) -> Response:
-    from plait.resources import Dataset, Manifest
+    from plait.resources import Dataset, Manifest, identity
 
     body: dict[str, Any] = {"path": path, "kind": kind, "expires_in": int(lifetime.total_seconds())}
     if kind == "datafile":
@@ -149,13 +149,36 @@ def _sign(path: str, kind: str, lifetime: dt.timedelta, allowed_prefixes: tuple[
             return error(404, f"There is no dataset at {path} (no files under it).")
         body["url"] = dataset.generate_signed_url(lifetime)
     else:
-        manifest = Manifest.from_cloud(path)
-        for key, dataset in manifest.datasets.items():
-            if dataset.cloud_path is None or not is_allowed(dataset.cloud_path, allowed_prefixes):
+        try:
+            text = GoogleCloudStorageClient().download_as_string(path)
+        except UnicodeDecodeError:
+            return error(400, f"{path} is not a manifest: it is not JSON text.")
+        primitive = identity.load_json(text, from_string=True)
+        # Check every location the manifest names before opening any of it: a dataset given as a local
+        # path or a URL would make this function read its own disk or fetch an arbitrary URL.
+        datasets = primitive.get("datasets")
+        for key, dataset in (datasets if isinstance(datasets, dict) else {}).items():
+            outside = [location for location in _locations(dataset) if not _is_signable(location, allowed_prefixes)]
+            if outside:
                 return error(
-                    403, f"The manifest's dataset {key!r} ({dataset.path}) is outside the locations this service signs."
+                    403, f"The manifest's dataset {key!r} ({outside[0]}) is outside the locations this service signs."
                 )
+        manifest = Manifest.deserialise(primitive)
         signed = {key: dataset.generate_signed_url(lifetime) for key, dataset in manifest.datasets.items()}
         body["manifest"] = {**manifest.to_primitive(), "datasets": signed}
         body["url"] = GoogleCloudStorageClient().generate_signed_url(path, lifetime)
     return Response(200, body)
+
+
+def _is_signable(location: Any, allowed_prefixes: tuple[str, ...]) -> bool:
+    return isinstance(location, str) and not _path_problem(location) and is_allowed(location, allowed_prefixes)
+
+
+def _locations(dataset: Any) -> list[Any]:
+    """Every path a manifest's serialised dataset names: its own, and its files' if it lists them."""
+    if not isinstance(dataset, dict):
+        return [dataset]
+    files = dataset.get("files") or []
+    return [dataset.get("path")] + [
+        file.get("path") if isinstance(file, dict) else file for file in (files if isinstance(files, list) else [files])
+    ]
