@@ -510,11 +510,6 @@ def test_analysis_runner_with_hostile_input(harness, case):
     _check_event_case(harness, case, "analysis_runner")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="answering.py passes the event's input_values to Runner.run, which reads a string as JSON text or as "
-    "the path of a local file; question intake refuses both, but a message on the analyses topic is not checked",
-)
 @pytest.mark.parametrize(
     "build",
     [

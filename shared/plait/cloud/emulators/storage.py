@@ -102,6 +102,10 @@ class StorageEmulator:
             port = self.port or free_port()
             server = create_server(HOST, port, in_memory=self.data_dir is None, data_dir=self.data_dir)
             _register_storage(server._storage, self.on_object_finalized)
+            if self.data_dir is None:
+                # In memory, the emulator still rewrites its whole object index after every write (it
+                # is only read back at start-up), so writes slowed as buckets filled. Skip it.
+                server._storage._write_config_to_file = lambda: None
             try:
                 server.start()
             except OSError:

@@ -124,6 +124,20 @@ class EventPublisher:
         self._enqueue(message, encode_event(event, attributes))
         return message
 
+    def send_now(self, event: dict[str, Any], event_name: str | None = None) -> dict[str, Any]:
+        """Validate and publish one event at once, on this thread (no queue or worker: for a handler
+        that sends a single event, such as intake's delivery acknowledgement).
+
+        :raise plait.exceptions.ServiceUnavailable: if it could not be published
+        """
+        attributes = self.attributes_for(event["kind"], event_name)
+        message = {"event": event, "attributes": attributes}
+        self.transport.publish(
+            self.reply_to, encode_event(event, attributes), attributes, ordering_key=self.question_uuid
+        )
+        self.sent.append(message)
+        return message
+
     def send_recorded(self, message: dict[str, Any]) -> None:
         """Queue an event exactly as prepared or recorded before (e.g. a recorded answer, sent again)."""
         self._enqueue(message, encode_event(message["event"], message["attributes"]))

@@ -22,6 +22,7 @@ that call returns.
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 import socket
@@ -102,7 +103,8 @@ def _run(event: dict, attributes: dict, service: Any, publisher: EventPublisher,
         with watchdog.interruptible():
             analysis = service.runner.run(
                 analysis_id=question_uuid,
-                input_values=event.get("input_values"),
+                # A string in an event is a string, never JSON text or a path (Runner.run would read both).
+                input_values=_as_json_text_if_string(event.get("input_values")),
                 input_manifest=event.get("input_manifest"),
                 analysis_log_level=_LOG_LEVELS.get(event.get("log_level", "INFO"), logging.INFO),
                 analysis_log_handler=forward,
@@ -128,6 +130,10 @@ def _run(event: dict, attributes: dict, service: Any, publisher: EventPublisher,
         return publisher.result_answer(analysis.output_values, manifest)
     except InvalidEvent as error:  # e.g. outputs too large for one message
         return publisher.exception_answer(error)
+
+
+def _as_json_text_if_string(values: Any) -> Any:
+    return json.dumps(values) if isinstance(values, str) else values
 
 
 def _publish(publisher: EventPublisher, messages: list) -> None:

@@ -83,11 +83,7 @@ def handle_question(delivery: PubSubDelivery, service: Any) -> Outcome:
 
     question_uuid = attributes["question_uuid"]
     publisher = EventPublisher(service.transport, attributes, sender=service.sruid)
-    try:
-        publisher.delivery_acknowledgement()
-        publisher.flush()
-    finally:
-        publisher.close()
+    publisher.send_now({"kind": "delivery_acknowledgement"}, event_name="delivery_acknowledgement")
     service.transport.publish(service.settings.analyses_topic, delivery.data, attributes, ordering_key=question_uuid)
     logger.info("Question %s accepted and dispatched.", question_uuid)
     return Outcome("dispatched", question_uuid)

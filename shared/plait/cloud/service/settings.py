@@ -30,7 +30,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "PLAIT_CANCELLATION_POLL_INTERVAL": "Seconds between checks for a cancellation while an analysis runs (default 2).",
     "PLAIT_APP_DIRECTORY": "The directory holding plait.yaml, the app and its twine (default: the current directory).",
     "PLAIT_TRANSPORT": "How events travel: pubsub (default) or local (the local stack's bus).",
-    "GOOGLE_CLOUD_PROJECT": "The Google Cloud project (set by Cloud Functions; needed for Pub/Sub topics).",
+    "GOOGLE_CLOUD_PROJECT": "The Google Cloud project, for Pub/Sub topic paths (the Python 3.11+ runtimes do not set it; Terraform does).",
 }
 
 
