@@ -55,7 +55,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -63,11 +62,12 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from plait import __version__
+from plait.atomic_files import exclusive_lock, write_atomically
 from plait.cloud.storage import path as storage_path
 from plait.exceptions import (
     CloudObjectNotFound,
@@ -605,40 +605,13 @@ def _jsonl(entries: Any) -> str:
     return "".join(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n" for entry in entries)
 
 
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    """An exclusive lock across threads (a lock per path) and processes (``flock`` on ``path``)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with _thread_locks_guard:
-        thread_lock = _thread_locks.setdefault(os.path.realpath(path), threading.Lock())
-    with thread_lock:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+def _file_lock(path: str) -> contextlib.AbstractContextManager[None]:
+    """An exclusive lock across threads and processes (see ``plait.atomic_files``)."""
+    return exclusive_lock(path)
 
 
 def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(path)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.tmp-")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
+    write_atomically(path, lambda file: file.write(text))
 
 
 def _copy_atomically(source: str, target: str, progress: Callable[[int], None] | None) -> None:

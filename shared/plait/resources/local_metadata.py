@@ -23,20 +23,16 @@ interrupted update leaves the previous file intact.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
+from plait.atomic_files import exclusive_lock, write_atomically
 from plait.cloud.storage.path import METADATA_FILENAME
 from plait.exceptions import InvalidInputException
 
 _LOCK_SUFFIX = ".lock"
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
 
 
 def metadata_path(directory: str) -> str:
@@ -110,34 +106,13 @@ def _parse(path: str, content: bytes) -> dict[str, Any]:
     return metadata
 
 
-@contextlib.contextmanager
-def _locked(directory: str) -> Iterator[None]:
-    key = os.path.realpath(directory)
-    with _thread_locks_guard:
-        thread_lock = _thread_locks.setdefault(key, threading.Lock())
-
-    with thread_lock:
-        lock_path = metadata_path(directory) + _LOCK_SUFFIX
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+def _locked(directory: str) -> contextlib.AbstractContextManager[None]:
+    return exclusive_lock(metadata_path(directory) + _LOCK_SUFFIX)
 
 
 def _write_atomically(path: str, metadata: dict[str, Any]) -> None:
-    directory = os.path.dirname(path) or "."
-    fd, temporary_path = tempfile.mkstemp(dir=directory, prefix=METADATA_FILENAME + ".tmp-")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes files private; metadata is as readable as the data it describes
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(metadata, file, sort_keys=True, indent=2)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary_path)
-        raise
+    write_atomically(
+        path,
+        lambda file: json.dump(metadata, file, sort_keys=True, indent=2),
+        temporary_prefix=METADATA_FILENAME + ".tmp-",
+    )
